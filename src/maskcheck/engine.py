@@ -1,0 +1,148 @@
+"""The plan (which rules, at which severity) and the map/reduce over batches."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from maskcheck.errors import UsageProblem
+from maskcheck.model import Batch, Dataset, Finding, Location, Problem, Severity
+from maskcheck.registry import Rule, all_rules, find_rule
+
+CRASH_CODE = "MC000"
+CRASH_NAME = "rule-crashed"
+DEFAULT_BATCH_IMAGES = 4096
+
+Progress = Callable[[int], None]  # called with the number of images just linted
+
+
+@dataclass
+class Plan:
+    rules: list[Rule]
+    severity: dict[str, Severity] = field(default_factory=dict)
+
+    def severity_of(self, rule: Rule) -> Severity:
+        return self.severity.get(rule.code, rule.severity)
+
+
+def _match(selector: str) -> list[type[Rule]]:
+    """Rules matching a code, a code prefix (`MC1`) or a name; `ALL` matches every rule."""
+    sel = selector.strip()
+    if sel.upper() == "ALL":
+        return all_rules()
+    rule = find_rule(sel)
+    if rule is not None:
+        return [rule]
+    return [r for r in all_rules() if r.code.upper().startswith(sel.upper())]
+
+
+def make_plan(
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    severity: dict[str, str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> Plan:
+    """Build the rule instances; a selector that matches nothing is a usage error."""
+    chosen: list[type[Rule]] = []
+    for sel in select or ["ALL"]:
+        found = _match(sel)
+        if not found:
+            raise UsageProblem(f"--select {sel!r} matches no rule (see `maskcheck rules`)")
+        chosen += [r for r in found if r not in chosen]
+    for sel in ignore:
+        found = _match(sel)
+        if not found:
+            raise UsageProblem(f"--ignore {sel!r} matches no rule (see `maskcheck rules`)")
+        chosen = [r for r in chosen if r not in found]
+    sev: dict[str, Severity] = {}
+    for key, level in (severity or {}).items():
+        found = _match(key)
+        if not found:
+            raise UsageProblem(f"--severity {key!r} matches no rule")
+        try:
+            parsed = Severity.parse(level)
+        except ValueError as exc:
+            raise UsageProblem(f"--severity {key}={level}: {exc}") from None
+        sev.update({r.code: parsed for r in found})
+    opts = options or {}
+    rules = []
+    for cls in sorted(chosen, key=lambda r: r.code):
+        try:
+            rules.append(cls(**opts.get(cls.code, opts.get(cls.name, {}))))
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+    return Plan(rules=rules, severity=sev)
+
+
+def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Finding]) -> None:
+    sev = plan.severity_of(rule)
+    out.extend(Finding(rule.code, rule.name, sev, p.message, p.location, p.order) for p in problems)
+
+
+def _crash(rule: Rule, path: str, exc: BaseException) -> Finding:
+    return Finding(
+        CRASH_CODE, CRASH_NAME, Severity.ERROR,
+        f"rule {rule.code} {rule.name} crashed on this input ({type(exc).__name__}: {exc}); "
+        "its findings are incomplete. Please report this with the file.",
+        Location(path=path), (9, 0),
+    )
+
+
+def lint_dataset(
+    dataset: Dataset,
+    plan: Plan,
+    batch_size: int | None = DEFAULT_BATCH_IMAGES,
+    shuffle_seed: int | None = None,
+    progress: Progress | None = None,
+) -> list[Finding]:
+    """Map every rule over the batches, reduce the dataset rules, return the findings.
+
+    Each batch is accumulated into a fresh state that is merged into the running one, so
+    every run exercises `merge` exactly as a process pool or a cluster would.
+    """
+    info = dataset.info
+    findings: list[Finding] = []
+    broken: set[str] = set()
+    states: dict[str, Any] = {}
+
+    def guarded(rule: Rule, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # a rule bug must never pass silently
+            broken.add(rule.code)
+            findings.append(_crash(rule, info.path, exc))
+            return None
+
+    for rule in plan.rules:
+        if rule.is_dataset_rule:
+            states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
+
+    batches: Iterable[Batch] = dataset.batches(batch_size)
+    if shuffle_seed is not None:
+        batches = list(batches)
+        random.Random(shuffle_seed).shuffle(batches)
+
+    for batch in batches:
+        for rule in plan.rules:
+            if rule.code in broken:
+                continue
+            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings))
+            if rule.is_dataset_rule and rule.code not in broken:
+                def reduce(r: Rule = rule, b: Batch = batch) -> Any:
+                    part = r.accumulate(r.initial(info), b)
+                    return r.merge(states[r.code], part)
+
+                states[rule.code] = guarded(rule, reduce)
+        if progress is not None:
+            progress(len(batch.images))
+
+    for rule in plan.rules:
+        if rule.is_dataset_rule and rule.code not in broken:
+            guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings))
+    return findings
+
+
+def sort_key(f: Finding) -> tuple:
+    return (f.location.path, f.code, f.order, f.message)

@@ -1,0 +1,299 @@
+"""The normalized dataset that readers fill and rules read.
+
+Scale decides the shape: a batch holds a block of images and all their annotations as
+columns (numpy arrays), never a Python object per annotation. Every row keeps where it
+came from (an RFC 6901 JSON pointer, or a file and line) so a finding can name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+SEVERITIES = ("error", "warning", "info")
+
+
+class Severity(IntEnum):
+    """Ordered so that `finding.severity >= fail_on` reads naturally."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}; use error, warning or info") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class SegKind(IntEnum):
+    """What an annotation's `segmentation` holds, decided from its first JSON byte."""
+
+    MISSING = 0  # key absent or null
+    POLYGONS = 1  # a non-empty JSON array
+    RLE = 2  # a JSON object (compressed or uncompressed RLE)
+    EMPTY = 3  # [] : a bbox-only annotation in many exporters
+    OTHER = 4  # a number, a string, true/false: not a segmentation at all
+
+
+class Table:
+    """Named numpy columns of equal length; `take` keeps them in step.
+
+    Optional columns (for example `raw_category_id`, which only exists when some value was
+    not an integer) are simply absent: rules test with `"name" in table`.
+    """
+
+    __slots__ = ("_cols", "_n")
+
+    def __init__(self, columns: Mapping[str, np.ndarray], n: int | None = None) -> None:
+        cols = dict(columns)
+        lengths = {len(v) for v in cols.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: { {k: len(v) for k, v in cols.items()} }")
+        self._cols = cols
+        self._n = lengths.pop() if lengths else (n or 0)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._cols
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._cols[name]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self._cols[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str) -> np.ndarray | None:
+        return self._cols.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._cols)
+
+    def take(self, rows: np.ndarray | slice) -> Table:
+        return Table({k: v[rows] for k, v in self._cols.items()}, n=0)
+
+    def with_columns(self, **columns: np.ndarray) -> Table:
+        return Table({**self._cols, **columns})
+
+    @staticmethod
+    def concat(tables: list[Table]) -> Table:
+        if not tables:
+            return Table({})
+        names = tables[0].names
+        return Table({k: np.concatenate([t[k] for t in tables]) for k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """The smallest location that identifies a record. JSON-safe, immutable."""
+
+    path: str
+    pointer: str | None = None
+    line: int | None = None
+    image_id: Any = None
+    annotation_id: Any = None
+    category_id: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        for key in ("pointer", "line", "image_id", "annotation_id", "category_id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def short(self) -> str:
+        """`ann.json:/annotations/17` or `labels/a.txt:3`: for terminals and grep."""
+        if self.line is not None:
+            return f"{self.path}:{self.line}"
+        if self.pointer is not None:
+            return f"{self.path}:{self.pointer or '/'}"
+        return self.path
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a rule yields: a message and where. The engine stamps code, rule and severity."""
+
+    message: str
+    location: Location
+    order: tuple = ()  # a sort key in source order; pointers sort wrongly as text
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    rule: str
+    severity: Severity
+    message: str
+    location: Location
+    order: tuple = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "message": self.message,
+            "location": self.location.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """An input that could not be read at all: one line, exit 2."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(slots=True)
+class DatasetInfo:
+    """What rules need besides the batches: the class list and where the data came from.
+
+    `categories` is a Table with `index`, `id`, `id_ok`, `name`, `is_object` (and `raw_id`
+    when an id was not an integer). `problems` holds structural defects found while reading
+    that belong to no row (a top-level key of the wrong type, say), as (pointer, message).
+    """
+
+    path: str
+    format: str
+    categories: Table
+    num_images: int = 0
+    num_annotations: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    # Section names used to build JSON pointers: "/{section}/{index}".
+    image_section: str = "images"
+    annotation_section: str = "annotations"
+    category_section: str = "categories"
+    locator: Any = None  # Callable[[str, int], Location] for multi-file formats
+
+    def locate(self, section: str, index: int, **ids: Any) -> Location:
+        """Where record `index` of `section` is, for dataset rules that kept only indices.
+
+        Readers whose records live in many files (one LabelMe JSON per image, say) replace
+        this with their own lookup through `locator`.
+        """
+        if self.locator is not None:
+            return self.locator(section, index, **ids)
+        return Location(path=self.path, pointer=f"/{section}/{index}", **ids)
+
+    def locate_pointer(self, pointer: str) -> Location:
+        return Location(path=self.path, pointer=pointer)
+
+    def category_names(self) -> dict[int, str]:
+        cats = self.categories
+        out: dict[int, str] = {}
+        for i in range(len(cats)):
+            if cats.id_ok[i] and isinstance(cats.name[i], str):
+                out.setdefault(int(cats.id[i]), cats.name[i])
+        return out
+
+
+@dataclass(slots=True)
+class Batch:
+    """A block of images with all of their annotations.
+
+    `anns.image_row` is each annotation's row in `images` (-1: its image is unknown; such
+    annotations travel in a batch of their own). Every annotation of an image is in the
+    same batch as the image, so per-image checks are batch rules.
+    """
+
+    info: DatasetInfo
+    images: Table
+    anns: Table
+
+    def ann_location(self, row: int, *, category: bool = True) -> Location:
+        return _location(self.info, self.info.annotation_section, self.anns, row, category)
+
+    def image_location(self, row: int) -> Location:
+        return _location(self.info, self.info.image_section, self.images, row, False)
+
+    def ann_order(self, row: int) -> tuple:
+        return (2, int(self.anns.index[row]))
+
+    def image_order(self, row: int) -> tuple:
+        return (1, int(self.images.index[row]))
+
+
+def _scalar(table: Table, name: str, row: int) -> Any:
+    raw = table.get("raw_" + name)
+    if raw is not None and raw[row] is not None:
+        value = raw[row]
+        return value if isinstance(value, str | int | float | bool) else None
+    ok = table.get(name + "_ok")
+    if ok is not None and not ok[row]:
+        return None
+    col = table.get(name)
+    return None if col is None else int(col[row])
+
+
+def _location(info: DatasetInfo, section: str, table: Table, row: int, category: bool) -> Location:
+    path = table.path[row] if "path" in table else info.path
+    line = int(table.line[row]) if "line" in table and table.line[row] > 0 else None
+    pointer = table.pointer[row] if "pointer" in table else f"/{section}/{int(table.index[row])}"
+    is_ann = section == info.annotation_section
+    return Location(
+        path=str(path),
+        pointer=pointer,
+        line=line,
+        image_id=_scalar(table, "image_id" if is_ann else "id", row),
+        annotation_id=_scalar(table, "id", row) if is_ann else None,
+        category_id=_scalar(table, "category_id", row) if is_ann and category else None,
+    )
+
+
+@dataclass(slots=True)
+class Dataset:
+    """One annotation source (a file, or one split of a folder) ready to be linted."""
+
+    info: DatasetInfo
+    _batches: Any  # Callable[[int | None], Iterator[Batch]]
+
+    def batches(self, batch_size: int | None = None) -> Iterator[Batch]:
+        """Yield batches of `batch_size` images (None: everything in one batch)."""
+        return self._batches(batch_size)
+
+
+@dataclass(slots=True)
+class Report:
+    """The result of a run: the same object for lint and for the reporters."""
+
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    images: int = 0
+    annotations: int = 0
+    rules: list[Any] = field(default_factory=list)  # the enabled rules, for reporters
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(SEVERITIES, 0)
+        for f in self.findings:
+            out[str(f.severity)] += 1
+        return out
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    def crashed(self) -> bool:
+        from maskcheck.engine import CRASH_CODE
+
+        return any(f.code == CRASH_CODE for f in self.findings)

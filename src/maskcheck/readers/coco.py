@@ -1,0 +1,252 @@
+"""COCO instances files (.json, .json.gz) into columnar batches.
+
+msgspec decodes straight into slotted structs that keep only the fields rules read; each
+segmentation stays a raw byte slice of the file until a geometry rule asks for it. The
+reader never stops at a bad record: a record that is not an object, a missing field or a
+value of the wrong type becomes a row with an `ok` mask and a `raw_` column that rules
+report with its JSON pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from maskcheck.errors import NotThisFormat
+from maskcheck.model import Batch, Dataset, DatasetInfo, SegKind, Table
+from maskcheck.readers import jsonio
+from maskcheck.readers.columns import (
+    MISSING,
+    box_column,
+    float_column,
+    int_column,
+    object_column,
+)
+
+_U: Any = msgspec.UNSET
+_NO_RAW = msgspec.Raw()
+
+
+class _Ann(msgspec.Struct, gc=False):
+    id: Any = _U
+    image_id: Any = _U
+    category_id: Any = _U
+    bbox: Any = _U
+    area: Any = _U
+    iscrowd: Any = _U
+    segmentation: msgspec.Raw = _NO_RAW
+
+
+class _Img(msgspec.Struct, gc=False):
+    id: Any = _U
+    file_name: Any = _U
+    width: Any = _U
+    height: Any = _U
+
+
+class _Doc(msgspec.Struct):
+    images: msgspec.Raw = _NO_RAW
+    annotations: msgspec.Raw = _NO_RAW
+    categories: msgspec.Raw = _NO_RAW
+
+
+COCO_KEYS = ("images", "annotations", "categories")
+REQUIRED_ANN = ("id", "image_id", "category_id")
+REQUIRED_IMG = ("id", "file_name", "width", "height")
+REQUIRED_CAT = ("id", "name")
+
+
+def looks_like_coco(doc: Any) -> bool:
+    return isinstance(doc, _Doc) and any(len(getattr(doc, k)) for k in COCO_KEYS)
+
+
+def read(path: Path, display: str | None = None) -> Dataset:
+    """Read one COCO file. Raises InputProblem when it is not JSON or not a COCO document."""
+    where = display or str(path)
+    data = jsonio.read_bytes(path)
+    try:
+        doc = jsonio.decode(where, data, _Doc)
+    except msgspec.ValidationError:
+        kind = type(msgspec.json.decode(data)).__name__
+        raise NotThisFormat(where, f"not a COCO document: the top level is a JSON {_json_kind(kind)}, "
+                                  "expected an object with images, annotations and categories") from None
+    if not looks_like_coco(doc):
+        raise NotThisFormat(where, "not a COCO document: no images, annotations or categories key")
+    return from_document(doc, where)
+
+
+def _json_kind(pytype: str) -> str:
+    return {"list": "array", "dict": "object", "str": "string", "int": "number",
+            "float": "number", "bool": "boolean", "NoneType": "null"}.get(pytype, pytype)
+
+
+def _section(doc: _Doc, name: str, struct: type, problems: list[tuple[str, str]]) -> list[Any]:
+    """Decode a top-level list; elements that are not objects become None."""
+    raw = getattr(doc, name)
+    if not len(raw):
+        return []  # an image-info file (test-dev) legitimately has no annotations
+    try:
+        return msgspec.json.decode(raw, type=list[struct])
+    except msgspec.ValidationError:
+        pass
+    try:
+        items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+    except msgspec.ValidationError:
+        kind = _json_kind(type(msgspec.json.decode(raw)).__name__)
+        problems.append((f"/{name}", f"{name!r} must be a list of objects, got a JSON {kind}"))
+        return []
+    dec = msgspec.json.Decoder(struct)
+    out: list[Any] = []
+    for item in items:
+        try:
+            out.append(dec.decode(item))
+        except msgspec.ValidationError:
+            out.append(None)
+    return out
+
+
+def _field(records: list[Any], name: str) -> list[Any]:
+    return [MISSING if r is None or (v := getattr(r, name)) is _U else v for r in records]
+
+
+def _present(records: list[Any], name: str) -> np.ndarray:
+    return np.array([r is not None and getattr(r, name) is not _U for r in records], dtype=bool)
+
+
+def _seg_kinds(anns: list[Any]) -> np.ndarray:
+    def kind(r: Any) -> int:
+        if r is None:
+            return SegKind.MISSING
+        raw = r.segmentation
+        if not len(raw):
+            return SegKind.MISSING
+        head = memoryview(raw)[:1].tobytes()
+        if head == b"[":
+            if len(raw) < 16 and bytes(raw).translate(None, b" \t\r\n") == b"[]":
+                return SegKind.EMPTY
+            return SegKind.POLYGONS
+        if head == b"{":
+            return SegKind.RLE
+        if head == b"n":
+            return SegKind.MISSING
+        return SegKind.OTHER
+
+    return np.fromiter(map(kind, anns), dtype=np.uint8, count=len(anns))
+
+
+def _images_table(imgs: list[Any]) -> Table:
+    n = len(imgs)
+    cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64)}
+    cols["is_object"] = np.array([r is not None for r in imgs], dtype=bool)
+    cols.update(int_column(_field(imgs, "id"), "id"))
+    cols.update(float_column(_field(imgs, "width"), "width"))
+    cols.update(float_column(_field(imgs, "height"), "height"))
+    cols["file_name"] = object_column(_field(imgs, "file_name"))
+    for name in REQUIRED_IMG:
+        cols["has_" + name] = _present(imgs, name)
+    return Table(cols)
+
+
+def _anns_table(anns: list[Any]) -> Table:
+    n = len(anns)
+    cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64)}
+    cols["is_object"] = np.array([r is not None for r in anns], dtype=bool)
+    for name in REQUIRED_ANN:
+        cols.update(int_column(_field(anns, name), name))
+        cols["has_" + name] = _present(anns, name)
+    cols.update(box_column(_field(anns, "bbox")))
+    cols.update(float_column(_field(anns, "area"), "area"))
+    iscrowd = int_column(_field(anns, "iscrowd"), "iscrowd")
+    iscrowd["has_iscrowd"] = _present(anns, "iscrowd")
+    cols.update(iscrowd)
+    cols["seg_kind"] = _seg_kinds(anns)
+    cols["segmentation"] = object_column([_NO_RAW if r is None else r.segmentation for r in anns])
+    return Table(cols)
+
+
+def _categories_table(raw: msgspec.Raw, has_annotations: bool,
+                      problems: list[tuple[str, str]]) -> Table:
+    cats: Any = msgspec.json.decode(raw) if len(raw) else []
+    if not isinstance(cats, list):
+        problems.append(("/categories", f"'categories' must be a list of objects, got a JSON "
+                                        f"{_json_kind(type(cats).__name__)}"))
+        cats = []
+    if not len(raw) and has_annotations:
+        problems.append(("", "the document has no 'categories' list: class ids cannot be mapped"))
+    objs = [c if isinstance(c, dict) else None for c in cats]
+    n = len(objs)
+    cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64)}
+    cols["is_object"] = np.array([c is not None for c in objs], dtype=bool)
+    cols.update(int_column([MISSING if c is None else c.get("id", MISSING) for c in objs], "id"))
+    cols["name"] = object_column([MISSING if c is None else c.get("name", MISSING) for c in objs])
+    cols["has_id"] = np.array([c is not None and "id" in c for c in objs], dtype=bool)
+    cols["has_name"] = np.array([c is not None and "name" in c for c in objs], dtype=bool)
+    return Table(cols)
+
+
+def _resolve_images(images: Table, anns: Table) -> np.ndarray:
+    """Each annotation's image row (-1 when no image has its image_id).
+
+    Integer ids match through a sorted search; other ids (strings, say) match only an
+    image id of the same type and value, as a Python dict lookup would in pycocotools.
+    """
+    rows = np.full(len(anns), -1, dtype=np.int64)
+    ok_rows = np.flatnonzero(images.id_ok)
+    if len(ok_rows):
+        order = ok_rows[np.argsort(images.id[ok_rows], kind="stable")]
+        keys = images.id[order]
+        want = anns.image_id
+        pos = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
+        hit = anns.image_id_ok & (keys[pos] == want)
+        rows[hit] = order[pos[hit]]
+    raw_img = images.get("raw_id")
+    raw_ann = anns.get("raw_image_id")
+    if raw_img is not None and raw_ann is not None:
+        lookup: dict[tuple[type, Any], int] = {}
+        for i, v in enumerate(raw_img):
+            if v is not None and v is not MISSING and not isinstance(v, list | dict):
+                lookup.setdefault((type(v), v), i)
+        for i in np.flatnonzero([v is not None for v in raw_ann]):
+            v = raw_ann[i]
+            if not isinstance(v, list | dict):
+                rows[i] = lookup.get((type(v), v), -1)
+    return rows
+
+
+def from_document(doc: _Doc, where: str) -> Dataset:
+    problems: list[tuple[str, str]] = []
+    images = _images_table(_section(doc, "images", _Img, problems))
+    anns = _anns_table(_section(doc, "annotations", _Ann, problems))
+    cats = _categories_table(doc.categories, len(anns) > 0, problems)
+    info = DatasetInfo(path=where, format="coco", categories=cats,
+                       num_images=len(images), num_annotations=len(anns), problems=problems)
+    image_row = _resolve_images(images, anns)
+    # Group annotations by image, keeping file order inside each image; orphans go last.
+    key = np.where(image_row < 0, len(images), image_row)
+    order = np.argsort(key, kind="stable")
+    anns = anns.take(order).with_columns(image_row=image_row[order])
+    # starts[k]: first annotation of image k; starts[n]: first orphan.
+    starts = np.searchsorted(key[order], np.arange(len(images) + 1), side="left")
+
+    def batches(size: int | None) -> Iterator[Batch]:
+        yield from _batches(info, images, anns, starts, size)
+
+    return Dataset(info=info, _batches=batches)
+
+
+def _batches(info: DatasetInfo, images: Table, anns: Table, starts: np.ndarray,
+             size: int | None) -> Iterator[Batch]:
+    n = len(images)
+    step = max(n if not size or size <= 0 else size, 1)
+    for s in range(0, n, step):
+        e = min(s + step, n)
+        a0, a1 = int(starts[s]), int(starts[e])
+        sub = anns.take(slice(a0, a1))
+        sub = sub.with_columns(image_row=sub.image_row - s)
+        yield Batch(info=info, images=images.take(slice(s, e)), anns=sub)
+    if starts[n] < len(anns):
+        yield Batch(info=info, images=images.take(slice(0, 0)), anns=anns.take(slice(int(starts[n]), None)))

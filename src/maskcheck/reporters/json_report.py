@@ -1,0 +1,27 @@
+"""`--format json`: a stable contract (version 1) that other tools parse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from maskcheck import __version__
+from maskcheck.model import Report
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "version": 1,
+        "tool": {"name": "maskcheck", "version": __version__},
+        "inputs": report.inputs,
+        "summary": {"images": report.images, "annotations": report.annotations, **report.counts()},
+        "findings": [f.to_dict() for f in report.findings],
+    }
+    if report.errors:
+        out["errors"] = [{"path": e.path, "message": e.message} for e in report.errors]
+    return out
+
+
+def render(report: Report) -> str:
+    return msgspec.json.format(msgspec.json.encode(to_dict(report)), indent=2).decode() + "\n"

@@ -1,0 +1,41 @@
+"""The rich terminal report: findings grouped by rule, a capped list of examples each."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from maskcheck.model import Finding, Report, Severity
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def render(report: Report, console: Console, max_examples: int = 10) -> None:
+    """Write the report to `console` (the CLI decides where that points, and colours)."""
+    by_rule = sorted(report.findings, key=lambda f: (-f.severity, f.code))
+    for (code, rule), group in groupby(by_rule, key=lambda f: (f.code, f.rule)):
+        items: list[Finding] = list(group)
+        sev = items[0].severity
+        head = Text()
+        head.append(f"{code} {rule}", style=_STYLE[sev])
+        head.append(f"  {sev}  ·  {len(items):,} finding" + ("" if len(items) == 1 else "s"))
+        console.print(head)
+        for f in items[:max_examples]:
+            console.print(f"  [dim]{escape(f.location.short())}[/dim]  {escape(f.message)}",
+                          highlight=False, soft_wrap=True)
+        if len(items) > max_examples:
+            console.print(f"  [dim]… and {len(items) - max_examples:,} more[/dim]")
+        console.print()
+    for err in report.errors:
+        console.print(f"[bold red]cannot read[/bold red] {escape(str(err))}", highlight=False)
+    counts = report.counts()
+    summary = (f"{report.images:,} images, {report.annotations:,} annotations in "
+               f"{len(report.inputs)} file{'s' if len(report.inputs) != 1 else ''}: "
+               f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info")
+    style = "bold red" if counts["error"] or report.errors else ("yellow" if counts["warning"] else "green")
+    if not report.findings and not report.errors:
+        summary += " — clean"
+    console.print(summary, style=style, highlight=False)

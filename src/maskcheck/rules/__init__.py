@@ -1,0 +1,3 @@
+"""Built-in rules. Importing this package registers them."""
+
+from maskcheck.rules import distribution, integrity, labels, structure  # noqa: F401

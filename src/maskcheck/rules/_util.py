@@ -1,0 +1,74 @@
+"""Small helpers shared by rule modules: turning row selections into problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from maskcheck.model import Batch, DatasetInfo, Problem
+
+BACKGROUND_NAMES = frozenset(
+    {"background", "__background__", "_background_", "bg", "__bg__", "backgrounds", "back_ground"}
+)
+
+
+def is_background_name(name: Any) -> bool:
+    return isinstance(name, str) and name.strip().casefold() in BACKGROUND_NAMES
+
+
+def ann_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str],
+                 category: bool = True) -> Iterator[Problem]:
+    for row in np.flatnonzero(rows) if rows.dtype == bool else rows:
+        r = int(row)
+        yield Problem(message(r), batch.ann_location(r, category=category), batch.ann_order(r))
+
+
+def image_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str]) -> Iterator[Problem]:
+    for row in np.flatnonzero(rows) if rows.dtype == bool else rows:
+        r = int(row)
+        yield Problem(message(r), batch.image_location(r), batch.image_order(r))
+
+
+def category_problem(info: DatasetInfo, row: int, message: str) -> Problem:
+    cats = info.categories
+    cid = int(cats.id[row]) if cats.id_ok[row] else None
+    index = int(cats.index[row])
+    loc = info.locate(info.category_section, index, category_id=cid)
+    return Problem(message, loc, (0, index))
+
+
+def fmt_value(value: Any) -> str:
+    """A JSON-ish rendering for messages: strings quoted, long values cut."""
+    from maskcheck.readers.columns import MISSING
+
+    if value is MISSING:
+        return "nothing (the key is missing)"
+    if isinstance(value, str):
+        text = '"' + value + '"'
+    elif value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def counts_by_id(ids: np.ndarray) -> dict[int, int]:
+    if not len(ids):
+        return {}
+    values, counts = np.unique(ids, return_counts=True)
+    return dict(zip(values.tolist(), counts.tolist(), strict=True))
+
+
+def merge_counts(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")

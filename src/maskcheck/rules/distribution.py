@@ -1,0 +1,106 @@
+"""How instances spread over classes: imbalance, collapse to one class, unused classes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from maskcheck.model import DatasetInfo, Problem, Severity
+from maskcheck.registry import Option, register
+from maskcheck.rules._util import category_problem, is_background_name, plural
+from maskcheck.rules.labels import _CountsPerClass
+
+
+def _rows_by_id(info: DatasetInfo) -> dict[int, int]:
+    cats = info.categories
+    out: dict[int, int] = {}
+    for r in np.flatnonzero(cats.id_ok).tolist():
+        out.setdefault(int(cats.id[r]), r)
+    return out
+
+
+def _label(names: dict[int, str], cid: int) -> str:
+    return f'"{names[cid]}" (id {cid})' if cid in names else f"id {cid}"
+
+
+@register
+class ClassImbalance(_CountsPerClass):
+    code = "MC105"
+    name = "class-imbalance"
+    summary = "The most and least frequent classes differ beyond a ratio, or a class has very few instances."
+    severity = Severity.INFO
+    options = (
+        Option("max_ratio", float, 50.0, "largest accepted ratio of most to least frequent used class"),
+        Option("min_instances", int, 10, "a used class with fewer non-crowd instances is reported"),
+    )
+
+    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+        counts, _ = state
+        names = info.category_names()
+        rows = _rows_by_id(info)
+        used = {cid: n for cid, n in counts.items() if cid in names}
+        if len(used) < 2:
+            return
+        top = max(used, key=lambda c: (used[c], -c))
+        low = min(used, key=lambda c: (used[c], c))
+        ratio = used[top] / used[low]
+        if ratio > self.opts["max_ratio"]:
+            yield category_problem(
+                info, rows[low],
+                f"class {_label(names, low)} has {plural(used[low], 'instance')} against "
+                f"{used[top]:,} of {_label(names, top)}: ratio {ratio:,.0f} exceeds "
+                f"{self.opts['max_ratio']:g}. The loss is dominated by the frequent class; use "
+                "class-balanced sampling or collect more of the rare one")
+        for cid in sorted(used):
+            if used[cid] < self.opts["min_instances"]:
+                yield category_problem(
+                    info, rows[cid],
+                    f"class {_label(names, cid)} has only {plural(used[cid], 'instance')} "
+                    f"(fewer than {self.opts['min_instances']}): too few to learn it, and its "
+                    "validation score will be noise")
+
+
+@register
+class SingleClassCollapse(_CountsPerClass):
+    code = "MC106"
+    name = "single-class-collapse"
+    summary = "Only one class is used although several are defined."
+    severity = Severity.WARNING
+
+    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+        counts, _ = state
+        names = info.category_names()
+        real = {cid for cid, name in names.items() if not is_background_name(name)}
+        used = [cid for cid in counts if cid in names]
+        if len(real) > 1 and len(used) == 1:
+            cid = used[0]
+            yield category_problem(
+                info, _rows_by_id(info)[cid],
+                f"every annotation is class {_label(names, cid)} although categories define "
+                f"{len(real)} classes: the model can only ever predict this one. Check the "
+                "label mapping of the export")
+
+
+@register
+class UnusedClass(_CountsPerClass):
+    code = "MC107"
+    name = "unused-class"
+    summary = "A category that no annotation uses."
+    severity = Severity.INFO
+
+    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+        counts, _ = state
+        cats = info.categories
+        seen: set[int] = set()
+        for r in np.flatnonzero(cats.id_ok).tolist():
+            cid = int(cats.id[r])
+            if cid in seen:
+                continue
+            seen.add(cid)
+            if counts.get(cid) or is_background_name(cats.name[r]):
+                continue
+            yield category_problem(
+                info, r,
+                f"class {_label(info.category_names(), cid)} has no (non-crowd) annotation: the "
+                "model gets an output it never sees a positive for. Remove it, or add data")

@@ -1,0 +1,189 @@
+"""Links between records: duplicate ids, annotations of unknown images, empty images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from maskcheck.model import Batch, DatasetInfo, Problem, Severity, Table
+from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.rules._util import ann_problems, category_problem, image_problems
+
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+class _DuplicateIds(DatasetRule):
+    """Keeps (id, source index) pairs of one section; reports every repeat after the first."""
+
+    section_attr: str
+    what: str
+    consequence: str
+
+    def initial(self, info: DatasetInfo) -> tuple[np.ndarray, np.ndarray]:
+        return _EMPTY
+
+    def _table(self, batch: Batch) -> Table:
+        raise NotImplementedError
+
+    def accumulate(self, state: tuple[np.ndarray, np.ndarray], batch: Batch) -> tuple:
+        t = self._table(batch)
+        if not len(t):
+            return state
+        ok = t.id_ok
+        return self.merge(state, (t.id[ok], t.index[ok]))
+
+    def merge(self, a: tuple, b: tuple) -> tuple:
+        return (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+
+    def finalize(self, state: tuple[np.ndarray, np.ndarray], info: DatasetInfo) -> Iterator[Problem]:
+        ids, index = state
+        if not len(ids):
+            return
+        order = np.lexsort((index, ids))
+        ids, index = ids[order], index[order]
+        repeat = np.flatnonzero(ids[1:] == ids[:-1]) + 1
+        if not len(repeat):
+            return
+        # the first occurrence of each repeated id: start of its run
+        run_start = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        first_of = run_start[np.searchsorted(run_start, repeat, side="right") - 1]
+        counts = dict(zip(*np.unique(ids[repeat], return_counts=True), strict=True))
+        section = getattr(info, self.section_attr)
+        for r, f in zip(repeat.tolist(), first_of.tolist(), strict=True):
+            value = int(ids[r])
+            loc = info.locate(section, int(index[r]), **{self.id_key: value})
+            yield Problem(
+                f"{self.what} {value} is used {int(counts[value]) + 1} times (first at "
+                f"/{section}/{int(index[f])}); {self.consequence}",
+                loc, (1 if self.section_attr == "image_section" else 2, int(index[r])))
+
+    id_key = "image_id"
+
+
+@register
+class DuplicateImageId(_DuplicateIds):
+    code = "MC003"
+    name = "duplicate-image-id"
+    summary = "Two image records share one id."
+    severity = Severity.ERROR
+    section_attr = "image_section"
+    what = "image id"
+    id_key = "image_id"
+    consequence = ("pycocotools keeps only the last image with that id, so annotations meant for one "
+                   "image are drawn on another")
+
+    def _table(self, batch: Batch) -> Table:
+        return batch.images
+
+
+@register
+class DuplicateAnnotationId(_DuplicateIds):
+    code = "MC004"
+    name = "duplicate-annotation-id"
+    summary = "Two annotations share one id (pycocotools silently keeps only one)."
+    severity = Severity.ERROR
+    section_attr = "annotation_section"
+    what = "annotation id"
+    id_key = "annotation_id"
+    consequence = ("pycocotools' index keeps only one of them, and evaluation matches detections "
+                   "against the wrong instance")
+
+    def _table(self, batch: Batch) -> Table:
+        return batch.anns
+
+
+@register
+class DuplicateCategoryId(DatasetRule):
+    code = "MC005"
+    name = "duplicate-category-id"
+    summary = "Two categories share one id."
+    severity = Severity.ERROR
+
+    def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
+        cats = info.categories
+        first: dict[int, int] = {}
+        for row in np.flatnonzero(cats.id_ok).tolist():
+            cid = int(cats.id[row])
+            if cid in first:
+                other = cats.name[first[cid]]
+                yield category_problem(
+                    info, row,
+                    f"category id {cid} is defined again (first as {other!r} at "
+                    f"/{info.category_section}/{int(cats.index[first[cid]])}); the id->name map keeps "
+                    "one of them, so one class's annotations are trained under the other's name")
+            else:
+                first[cid] = row
+
+
+@register
+class DuplicateCategoryName(DatasetRule):
+    code = "MC006"
+    name = "duplicate-category-name"
+    summary = "Two categories share one name, or names equal after case-folding and stripping."
+    severity = Severity.ERROR
+
+    def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
+        cats = info.categories
+        seen: dict[str, int] = {}
+        for row in range(len(cats)):
+            name = cats.name[row]
+            if not isinstance(name, str):
+                continue
+            key = " ".join(name.split()).casefold()
+            if key not in seen:
+                seen[key] = row
+                continue
+            prev = cats.name[seen[key]]
+            pid = int(cats.id[seen[key]]) if cats.id_ok[seen[key]] else None
+            how = "is defined again" if prev == name else f"differs only in case or whitespace from {prev!r}"
+            yield category_problem(
+                info, row,
+                f"category name {name!r} {how} (id {pid}); the instances of one real class are split "
+                "over two ids and the model learns them as competing classes. Merge them into one")
+
+
+@register
+class OrphanAnnotation(Rule):
+    code = "MC007"
+    name = "orphan-annotation"
+    summary = "An annotation whose image_id matches no image."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        anns = batch.anns
+        if not len(anns):
+            return
+        raw = anns.get("raw_image_id")
+        has_value = anns.image_id_ok.copy()
+        if raw is not None:
+            has_value |= np.array([isinstance(v, str | int | float) and not isinstance(v, bool)
+                                   for v in raw], dtype=bool)
+        orphan = has_value & (anns.image_row < 0)
+        yield from ann_problems(
+            batch, orphan,
+            lambda r: "image_id matches no image in 'images': COCO loaders drop the annotation "
+                      "(or raise KeyError), so the instance is never trained")
+
+
+@register
+class ImageWithoutAnnotations(Rule):
+    code = "MC008"
+    name = "image-without-annotations"
+    summary = "An image with no annotation at all (fine for intended negatives)."
+    severity = Severity.INFO
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        n = len(batch.images)
+        if not n:
+            return
+        rows = batch.anns.image_row
+        counts = np.bincount(rows[rows >= 0], minlength=n) if len(rows) else np.zeros(n, dtype=np.int64)
+        empty = (counts == 0) & batch.images.is_object
+        names = batch.images.file_name
+        yield from image_problems(
+            batch, empty,
+            lambda r: f"image {names[r]!r} has no annotations: it trains as pure background "
+                      "(right for an intended negative, wrong if its labels were lost)")
+

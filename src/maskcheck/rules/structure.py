@@ -1,0 +1,157 @@
+"""Records that cannot be read as what they claim to be, and ids of the wrong type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.readers.columns import MISSING
+from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
+
+_ANN_FIELDS = ("id", "image_id", "category_id")
+_IMG_FIELDS = ("id", "file_name", "width", "height")
+
+
+def _missing_fields(table: Any, fields: tuple[str, ...], row: int) -> list[str]:
+    return [f for f in fields if not table["has_" + f][row]]
+
+
+def _raw(table: Any, name: str) -> np.ndarray | None:
+    return table.get("raw_" + name)
+
+
+@register
+class MalformedRecord(DatasetRule):
+    code = "MC001"
+    name = "malformed-record"
+    summary = "A record that is not an object, lacks a required field, or holds a value of the wrong shape."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        yield from self._annotations(batch)
+        yield from self._images(batch)
+
+    def _annotations(self, batch: Batch) -> Iterator[Problem]:
+        anns = batch.anns
+        if not len(anns):
+            return
+        yield from ann_problems(batch, ~anns.is_object,
+                                lambda r: "this annotation is not a JSON object, so it cannot be read "
+                                          "at all; training code skips it or crashes")
+        lacking = anns.is_object & ~(anns.has_id & anns.has_image_id & anns.has_category_id)
+        yield from ann_problems(
+            batch, lacking,
+            lambda r: f"annotation lacks {', '.join(map(repr, _missing_fields(anns, _ANN_FIELDS, r)))}: "
+                      "COCO loaders index annotations by these keys and crash or drop the record")
+        raw_box = _raw(anns, "bbox")
+        if raw_box is not None:
+            bad = np.array([v is not None for v in raw_box], dtype=bool)
+            yield from ann_problems(
+                batch, bad,
+                lambda r: f"bbox must be a list of 4 numbers [x, y, width, height], got {fmt_value(raw_box[r])}")
+        raw_area = _raw(anns, "area")
+        if raw_area is not None:
+            bad = np.array([v is not None for v in raw_area], dtype=bool)
+            yield from ann_problems(batch, bad,
+                                    lambda r: f"area must be a number, got {fmt_value(raw_area[r])}")
+        raw_crowd = _raw(anns, "iscrowd")
+        if raw_crowd is not None:
+            bad = np.array([v is not None and v is not MISSING for v in raw_crowd], dtype=bool)
+            yield from ann_problems(batch, bad,
+                                    lambda r: f"iscrowd must be 0 or 1, got {fmt_value(raw_crowd[r])}")
+        other = anns.is_object & (anns.seg_kind == SegKind.OTHER)
+        yield from ann_problems(
+            batch, other,
+            lambda r: "segmentation must be a list of polygons or an RLE object, got "
+                      f"{fmt_value(bytes(anns.segmentation[r]).decode(errors='replace'))}")
+
+    def _images(self, batch: Batch) -> Iterator[Problem]:
+        imgs = batch.images
+        if not len(imgs):
+            return
+        yield from image_problems(batch, ~imgs.is_object,
+                                  lambda r: "this image record is not a JSON object, so it cannot be read")
+        complete = imgs.has_id & imgs.has_file_name & imgs.has_width & imgs.has_height
+        yield from image_problems(
+            batch, imgs.is_object & ~complete,
+            lambda r: f"image lacks {', '.join(map(repr, _missing_fields(imgs, _IMG_FIELDS, r)))}: "
+                      "loaders need the id to attach annotations and the size to build masks")
+        for dim in ("width", "height"):
+            raw = _raw(imgs, dim)
+            if raw is not None:
+                bad = np.array([v is not None for v in raw], dtype=bool)
+                yield from image_problems(
+                    batch, bad, lambda r, d=dim, x=raw: f"{d} must be a number, got {fmt_value(x[r])}")
+        names = imgs.file_name
+        bad_name = imgs.has_file_name & np.array([not isinstance(v, str) for v in names], dtype=bool)
+        yield from image_problems(batch, bad_name,
+                                  lambda r: f"file_name must be a string, got {fmt_value(names[r])}")
+
+    def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
+        for pointer, message in info.problems:
+            yield Problem(message, info.locate_pointer(pointer), (0, -1))
+        cats = info.categories
+        for row in range(len(cats)):
+            if not cats.is_object[row]:
+                yield category_problem(info, row, "this category is not a JSON object")
+                continue
+            lacking = [f for f in ("id", "name") if not cats["has_" + f][row]]
+            if lacking:
+                yield category_problem(info, row, f"category lacks {', '.join(map(repr, lacking))}")
+            elif not isinstance(cats.name[row], str):
+                yield category_problem(info, row,
+                                       f"category name must be a string, got {fmt_value(cats.name[row])}")
+
+
+def _id_message(what: str, value: Any) -> str:
+    text = f"{what} {fmt_value(value)} is a {_type_name(value)}, not an integer"
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return (f"{text}: write it as {int(value)}. Mixed with integer ids, pycocotools treats "
+                f"\"{value}\" and {int(value)} as different keys and silently loses the link")
+    if isinstance(value, float) and value.is_integer():
+        return f"{text}: write it as {int(value)}"
+    return text
+
+
+def _type_name(value: Any) -> str:
+    return {str: "string", float: "float", bool: "boolean", list: "list", dict: "object",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _bad_ids(raw: np.ndarray | None, allow_str: bool = True) -> np.ndarray:
+    if raw is None:
+        return np.zeros(0, dtype=bool)
+    return np.array([v is not None and v is not MISSING and (allow_str or not isinstance(v, str))
+                     for v in raw], dtype=bool)
+
+
+@register
+class InvalidIdType(DatasetRule):
+    code = "MC002"
+    name = "invalid-id-type"
+    summary = "An id that is not an integer (a string, a float), or ids mixing \"2299\" and 2299."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        anns, imgs = batch.anns, batch.images
+        for field, what in (("id", "annotation id"), ("image_id", "image_id")):
+            raw = _raw(anns, field)
+            if raw is not None:
+                yield from ann_problems(batch, _bad_ids(raw), lambda r, x=raw, w=what: _id_message(w, x[r]))
+        raw = _raw(anns, "category_id")
+        if raw is not None:  # strings belong to string-label; floats, lists, null land here
+            yield from ann_problems(batch, _bad_ids(raw, allow_str=False),
+                                    lambda r: _id_message("category_id", raw[r]))
+        raw = _raw(imgs, "id")
+        if raw is not None:
+            yield from image_problems(batch, _bad_ids(raw), lambda r: _id_message("image id", raw[r]))
+
+    def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
+        raw = _raw(info.categories, "id")
+        if raw is not None:
+            for row in np.flatnonzero(_bad_ids(raw)):
+                yield category_problem(info, int(row), _id_message("category id", raw[row]))

@@ -1,0 +1,47 @@
+"""Helpers for testing rules (ours and plugins'): run a page example through one rule.
+
+A rule page's examples are fenced blocks. ```json is a COCO document written as
+`annotations.json`. ```dataset is a YAML mapping of relative paths to file contents,
+written into a folder that is linted as a whole (for formats made of several files).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maskcheck.api import lint
+from maskcheck.model import Report
+
+
+def write_example(kind: str, body: str, folder: Path) -> Path:
+    """Materialize an example in `folder`; returns the path to lint."""
+    if kind == "json":
+        path = folder / "annotations.json"
+        path.write_text(body, encoding="utf-8")
+        return path
+    if kind == "dataset":
+        files: Any = yaml.safe_load(body)
+        if not isinstance(files, dict):
+            raise ValueError("a ```dataset example must be a mapping of path -> content")
+        root = folder / "dataset"
+        for rel, content in files.items():
+            target = (root / rel).resolve()
+            if root.resolve() not in target.parents:
+                raise ValueError(f"example path {rel!r} escapes the example folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content if isinstance(content, str) else yaml.safe_dump(content),
+                              encoding="utf-8")
+        return root
+    raise ValueError(f"unknown example kind {kind!r}; use json or dataset")
+
+
+def run_example(kind: str, body: str, code: str, **lint_args: Any) -> Report:
+    """Lint an example with only rule `code` selected."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_example(kind, body, Path(tmp))
+        report = lint([path], select=[code], **lint_args)
+    return report

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real datasets beside the project, and small COCO builders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REALDATA = SHARED / "realdata"
+
+
+@pytest.fixture
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is absent (it sits beside the project in CI and dev checkouts)")
+    return REALDATA
+
+
+def coco_doc(
+    images: list[dict[str, Any]] | None = None,
+    annotations: list[Any] | None = None,
+    categories: list[Any] | None = None,
+) -> dict[str, Any]:
+    """A small valid COCO document; pass lists to replace any section."""
+    if images is None:
+        images = [{"id": i, "file_name": f"img{i}.jpg", "width": 100, "height": 80} for i in (1, 2)]
+    if categories is None:
+        categories = [{"id": 1, "name": "defect_type_a"}, {"id": 2, "name": "defect_type_b"}]
+    if annotations is None:
+        annotations = [
+            ann(1, 1, 1), ann(2, 1, 2), ann(3, 2, 1), ann(4, 2, 2),
+        ]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def ann(aid: Any, image_id: Any, category_id: Any, **extra: Any) -> dict[str, Any]:
+    """A valid annotation: a 10x10 square at (10, 10)."""
+    out = {
+        "id": aid, "image_id": image_id, "category_id": category_id,
+        "segmentation": [[10, 10, 20, 10, 20, 20, 10, 20]],
+        "bbox": [10, 10, 10, 10], "area": 100.0, "iscrowd": 0,
+    }
+    out.update(extra)
+    return out
+
+
+@pytest.fixture
+def write_coco(tmp_path: Path):
+    """write_coco(doc, name="ann.json") -> Path"""
+
+    def write(doc: Any, name: str = "ann.json") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc))
+        return path
+
+    return write
