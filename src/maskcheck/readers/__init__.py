@@ -1,62 +1,64 @@
 """Finding annotation files under the paths a user gives, and reading them.
 
-Datasets are produced one at a time so a folder of large splits never sits in memory at
-once; an unreadable file becomes an InputError and the rest are still read.
+Each format is a module with `NAME`, `detect(path) -> bool` (cheap: names and the first
+bytes, never a full parse) and `read(path, options) -> Iterator[Dataset | InputError]`.
+`read_all` asks each format in FORMAT_ORDER whether it claims a path, unless the user
+forces one. Datasets are produced one at a time so a folder of large splits never sits
+in memory at once; an unreadable file becomes an InputError and the rest are still read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from maskcheck.errors import InputProblem, NotThisFormat
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import coco
 
-FORMATS = ("coco",)
-_JSON_SUFFIXES = (".json", ".json.gz")
+# Most specific first: a folder layout (VOC, YOLO) is checked before loose JSON files.
+_MODULES: list[ModuleType] = [coco]
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
 
-def _json_files(folder: Path) -> list[Path]:
-    found = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder).parts
-        if any(part.startswith(".") for part in rel):
-            continue
-        if p.name.lower().endswith(_JSON_SUFFIXES) and p.is_file():
-            found.append(p)
-    return sorted(found)
+def register_format(module: ModuleType, before: str | None = None) -> None:
+    """Add a reader module; `before` puts it ahead of another in the detection order."""
+    if module.NAME in FORMATS:
+        return
+    if before is not None and before in FORMATS:
+        _MODULES.insert(_MODULES.index(FORMATS[before]), module)
+    else:
+        _MODULES.append(module)
+    FORMATS[module.NAME] = module
 
 
-def read_all(paths: list[Path], fmt: str | None = None) -> Iterator[Dataset | InputError]:
-    """Yield a Dataset per annotation file found, or an InputError for each that fails."""
-    if fmt not in (None, *FORMATS):
-        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+def detect(path: Path) -> ModuleType | None:
+    for module in _MODULES:
+        if module.detect(path):
+            return module
+    return None
+
+
+def read_all(paths: list[Path], fmt: str | None = None,
+             options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
+    """Yield a Dataset per annotation source found, or an InputError for each that fails."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown input format {fmt!r}; known: {', '.join(FORMATS)}")
     for path in paths:
         where = str(path)
         if not path.exists():
             yield InputError(where, "no such file or folder")
             continue
-        if not path.is_dir():
-            try:
-                yield coco.read(path, where)
-            except InputProblem as exc:
-                yield InputError(exc.path, exc.message)
+        module = FORMATS[fmt] if fmt else detect(path)
+        if module is None:
+            yield InputError(where, _unknown(path))
             continue
-        try:
-            files = _json_files(path)
-        except OSError as exc:
-            yield InputError(where, f"cannot list the folder: {exc.strerror or exc}")
-            continue
-        read_any = False
-        for file in files:
-            try:
-                yield coco.read(file, str(file))
-                read_any = True
-            except NotThisFormat:
-                continue  # some other JSON (a config, a LabelMe file): not ours to judge here
-            except InputProblem as exc:
-                read_any = True
-                yield InputError(exc.path, exc.message)
-        if not read_any:
-            yield InputError(where, "no COCO annotation files (*.json, *.json.gz) in this folder")
+        yield from module.read(path, options or {})
+
+
+def _unknown(path: Path) -> str:
+    known = ", ".join(FORMATS)
+    if path.is_dir():
+        return f"no supported annotations in this folder (looked for: {known})"
+    return f"not a supported annotation file (looked for: {known})"

@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck.errors import NotThisFormat
-from maskcheck.model import Batch, Dataset, DatasetInfo, SegKind, Table
+from maskcheck.errors import InputProblem, NotThisFormat
+from maskcheck.model import Batch, Dataset, DatasetInfo, InputError, SegKind, Table
 from maskcheck.readers import jsonio
 from maskcheck.readers.columns import (
     MISSING,
@@ -60,11 +60,84 @@ REQUIRED_IMG = ("id", "file_name", "width", "height")
 REQUIRED_CAT = ("id", "name")
 
 
+NAME = "coco"
+_SUFFIXES = (".json", ".json.gz")
+
+
+def _is_json_name(path: Path) -> bool:
+    return path.name.lower().endswith(_SUFFIXES)
+
+
+def detect(path: Path) -> bool:
+    """A .json/.json.gz file whose first bytes hold a COCO key, or a folder holding one."""
+    if path.is_dir():
+        return any(_sniff(p) for p in _json_files(path)[:50])
+    return _is_json_name(path) and _sniff(path)
+
+
+def _sniff(path: Path) -> bool:
+    try:
+        if path.name.lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(1 << 16)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(1 << 16)
+    except (OSError, EOFError):
+        return path.is_file()  # unreadable: let read() report it with the reason
+    stripped = head.lstrip()
+    if not stripped.startswith(b"{"):
+        # not an object: a COCO reader is still the one to explain an empty, binary or
+        # truncated .json given directly (the caller decides for folders)
+        return not stripped or not stripped[:1] in (b"[",)
+    return any(b'"%s"' % k.encode() in head for k in COCO_KEYS) or len(head) == 1 << 16
+
+
+def _json_files(folder: Path) -> list[Path]:
+    found = []
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder).parts
+        if any(part.startswith(".") for part in rel):
+            continue
+        if _is_json_name(p) and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
+def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
+    """A COCO file, or every COCO file in a folder (other JSON there is left alone)."""
+    if not path.is_dir():
+        try:
+            yield read_file(path, str(path))
+        except InputProblem as exc:
+            yield InputError(exc.path, exc.message)
+        return
+    try:
+        files = _json_files(path)
+    except OSError as exc:
+        yield InputError(str(path), f"cannot list the folder: {exc.strerror or exc}")
+        return
+    read_any = False
+    for file in files:
+        try:
+            yield read_file(file, str(file))
+            read_any = True
+        except NotThisFormat:
+            continue  # some other JSON (a config, a LabelMe file): not ours to judge here
+        except InputProblem as exc:
+            read_any = True
+            yield InputError(exc.path, exc.message)
+    if not read_any:
+        yield InputError(str(path), "no COCO annotation files (*.json, *.json.gz) in this folder")
+
+
 def looks_like_coco(doc: Any) -> bool:
     return isinstance(doc, _Doc) and any(len(getattr(doc, k)) for k in COCO_KEYS)
 
 
-def read(path: Path, display: str | None = None) -> Dataset:
+def read_file(path: Path, display: str | None = None) -> Dataset:
     """Read one COCO file. Raises InputProblem when it is not JSON or not a COCO document."""
     where = display or str(path)
     data = jsonio.read_bytes(path)
@@ -76,7 +149,10 @@ def read(path: Path, display: str | None = None) -> Dataset:
                                   "expected an object with images, annotations and categories") from None
     if not looks_like_coco(doc):
         raise NotThisFormat(where, "not a COCO document: no images, annotations or categories key")
-    return from_document(doc, where)
+    try:
+        return from_document(doc, where)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # strings are checked lazily
+        raise jsonio.syntax_problem(where, data, exc) from None
 
 
 def _json_kind(pytype: str) -> str:

@@ -29,13 +29,13 @@ def render(report: Report, console: Console, max_examples: int = 10) -> None:
         if len(items) > max_examples:
             console.print(f"  [dim]… and {len(items) - max_examples:,} more[/dim]")
         console.print()
-    for err in report.errors:
-        console.print(f"[bold red]cannot read[/bold red] {escape(str(err))}", highlight=False)
     counts = report.counts()
     summary = (f"{report.images:,} images, {report.annotations:,} annotations in "
                f"{len(report.inputs)} file{'s' if len(report.inputs) != 1 else ''}: "
                f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info")
     style = "bold red" if counts["error"] or report.errors else ("yellow" if counts["warning"] else "green")
-    if not report.findings and not report.errors:
+    if report.errors:  # their one-line reasons went to stderr
+        summary += f"; {len(report.errors)} input(s) could not be read"
+    elif not report.findings:
         summary += " — clean"
     console.print(summary, style=style, highlight=False)

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""maskcheck lint vs pycocotools' COCO() load on a COCO-train-sized file, side by side.
+
+    python benchmarks/bench_coco.py                 # 118,287 images, 860k annotations
+    python benchmarks/bench_coco.py --images 5000 --runs 3
+
+Generates the file with ../shared/bench/make_coco.py (cached under benchmarks/.data/), then
+alternates the two commands, each in a fresh process, and prints the median wall time and
+peak memory (max RSS of the child) of each and the median of the per-pair ratios. The
+machines are shared and noisy: read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
+
+COCO_LOAD = "import sys; from pycocotools.coco import COCO; COCO(sys.argv[1])"
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # 1 = findings, fine for a benchmark
+        raise SystemExit(f"{' '.join(cmd)} exited {code}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=118287)
+    ap.add_argument("--runs", type=int, default=5, help="pairs of alternating runs")
+    ap.add_argument("--file", type=Path, help="use this COCO file instead of generating one")
+    a = ap.parse_args()
+
+    path = a.file
+    if path is None:
+        if not MAKE_COCO.is_file():
+            raise SystemExit(f"{MAKE_COCO} not found: pass --file PATH")
+        path = HERE / ".data" / f"coco_like_{a.images}.json"
+        if not path.is_file():
+            path.parent.mkdir(exist_ok=True)
+            print(f"generating {path} ...", file=sys.stderr)
+            subprocess.run([sys.executable, str(MAKE_COCO), "--images", str(a.images),
+                            "--out", str(path)], check=True)
+
+    lint_cmd = [sys.executable, "-m", "maskcheck", "lint", str(path), "--format", "json",
+                "--output", os.devnull, "--no-progress"]
+    coco_cmd = [sys.executable, "-c", COCO_LOAD, str(path)]
+    rows: list[tuple[float, float, float, float]] = []
+    for i in range(a.runs):
+        # alternate which goes first so drift on a shared machine hits both alike
+        if i % 2:
+            cw, cm = run(coco_cmd)
+            lw, lm = run(lint_cmd)
+        else:
+            lw, lm = run(lint_cmd)
+            cw, cm = run(coco_cmd)
+        rows.append((lw, lm, cw, cm))
+        print(f"run {i + 1}: maskcheck {lw:6.2f} s {lm:7.0f} MiB | COCO() {cw:6.2f} s {cm:7.0f} MiB",
+              file=sys.stderr)
+
+    med = statistics.median
+    size = path.stat().st_size / 2**20
+    print(f"file: {path} ({size:.0f} MiB)")
+    print(f"maskcheck lint : median {med(r[0] for r in rows):6.2f} s, peak {med(r[1] for r in rows):6.0f} MiB")
+    print(f"pycocotools    : median {med(r[2] for r in rows):6.2f} s, peak {med(r[3] for r in rows):6.0f} MiB")
+    print(f"ratio (lint / COCO()): wall {med(r[0] / r[2] for r in rows):.2f}, "
+          f"peak memory {med(r[1] / r[3] for r in rows):.2f}  (median of {len(rows)} pairs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
