@@ -10,6 +10,7 @@ report with its JSON pointer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -186,32 +187,28 @@ def _section(doc: _Doc, name: str, struct: type, problems: list[tuple[str, str]]
 
 
 def _field(records: list[Any], name: str) -> list[Any]:
-    return [MISSING if r is None or (v := getattr(r, name)) is _U else v for r in records]
+    """One field of every record; MISSING (msgspec.UNSET) where absent or not an object."""
+    get = attrgetter(name)
+    if None not in records:
+        return list(map(get, records))
+    return [MISSING if r is None else get(r) for r in records]
 
 
-def _present(records: list[Any], name: str) -> np.ndarray:
-    return np.array([r is not None and getattr(r, name) is not _U for r in records], dtype=bool)
+def _present(values: list[Any]) -> np.ndarray:
+    return np.fromiter((v is not MISSING for v in values), dtype=bool, count=len(values))
 
 
-def _seg_kinds(anns: list[Any]) -> np.ndarray:
-    def kind(r: Any) -> int:
-        if r is None:
-            return SegKind.MISSING
-        raw = r.segmentation
-        if not len(raw):
-            return SegKind.MISSING
-        head = memoryview(raw)[:1].tobytes()
-        if head == b"[":
-            if len(raw) < 16 and bytes(raw).translate(None, b" \t\r\n") == b"[]":
-                return SegKind.EMPTY
-            return SegKind.POLYGONS
-        if head == b"{":
-            return SegKind.RLE
-        if head == b"n":
-            return SegKind.MISSING
-        return SegKind.OTHER
+_HEAD_KIND = {ord("["): SegKind.POLYGONS, ord("{"): SegKind.RLE, ord("n"): SegKind.MISSING}
 
-    return np.fromiter(map(kind, anns), dtype=np.uint8, count=len(anns))
+
+def _seg_kind(raw: msgspec.Raw) -> int:
+    n = len(raw)
+    if not n:
+        return SegKind.MISSING
+    kind = _HEAD_KIND.get(memoryview(raw)[0], SegKind.OTHER)
+    if kind == SegKind.POLYGONS and n < 16 and bytes(raw).translate(None, b" \t\r\n") == b"[]":
+        return SegKind.EMPTY
+    return kind
 
 
 def _images_table(imgs: list[Any]) -> Table:
@@ -223,7 +220,7 @@ def _images_table(imgs: list[Any]) -> Table:
     cols.update(float_column(_field(imgs, "height"), "height"))
     cols["file_name"] = object_column(_field(imgs, "file_name"))
     for name in REQUIRED_IMG:
-        cols["has_" + name] = _present(imgs, name)
+        cols["has_" + name] = _present(_field(imgs, name))
     return Table(cols)
 
 
@@ -232,15 +229,19 @@ def _anns_table(anns: list[Any]) -> Table:
     cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64)}
     cols["is_object"] = np.array([r is not None for r in anns], dtype=bool)
     for name in REQUIRED_ANN:
-        cols.update(int_column(_field(anns, name), name))
-        cols["has_" + name] = _present(anns, name)
+        values = _field(anns, name)
+        cols.update(int_column(values, name))
+        cols["has_" + name] = _present(values)
     cols.update(box_column(_field(anns, "bbox")))
     cols.update(float_column(_field(anns, "area"), "area"))
-    iscrowd = int_column(_field(anns, "iscrowd"), "iscrowd")
-    iscrowd["has_iscrowd"] = _present(anns, "iscrowd")
-    cols.update(iscrowd)
-    cols["seg_kind"] = _seg_kinds(anns)
-    cols["segmentation"] = object_column([_NO_RAW if r is None else r.segmentation for r in anns])
+    values = _field(anns, "iscrowd")
+    cols.update(int_column(values, "iscrowd"))
+    cols["has_iscrowd"] = _present(values)
+    segs = _field(anns, "segmentation")
+    if None in anns:
+        segs = [_NO_RAW if s is MISSING else s for s in segs]
+    cols["seg_kind"] = np.fromiter(map(_seg_kind, segs), dtype=np.uint8, count=n)
+    cols["segmentation"] = object_column(segs)
     return Table(cols)
 
 

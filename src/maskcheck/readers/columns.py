@@ -9,22 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import numpy as np
 
 
-class _Missing:
-    """A field that was absent from its record (distinct from JSON null)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
+# A field that was absent from its record (distinct from JSON null). msgspec's own UNSET,
+# so decoded structs need no conversion pass.
+MISSING = msgspec.UNSET
 INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -95,6 +86,6 @@ def box_column(values: list[Any], name: str = "bbox") -> dict[str, np.ndarray]:
 
 
 def object_column(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+    # fromiter, not `out[:] = values`: numpy would probe every element (msgspec.Raw exposes
+    # the buffer protocol) as a possible nested sequence, 100x slower.
+    return np.fromiter(values, dtype=object, count=len(values))
