@@ -75,8 +75,9 @@ def main() -> int:
     med = statistics.median
     size = path.stat().st_size / 2**20
     print(f"file: {path} ({size:.0f} MiB)")
-    print(f"maskcheck lint : median {med(r[0] for r in rows):6.2f} s, peak {med(r[1] for r in rows):6.0f} MiB")
-    print(f"pycocotools    : median {med(r[2] for r in rows):6.2f} s, peak {med(r[3] for r in rows):6.0f} MiB")
+    for name, w, m in (("maskcheck lint", 0, 1), ("pycocotools   ", 2, 3)):
+        print(f"{name} : median {med(r[w] for r in rows):6.2f} s, "
+              f"peak {med(r[m] for r in rows):6.0f} MiB")
     print(f"ratio (lint / COCO()): wall {med(r[0] / r[2] for r in rows):.2f}, "
           f"peak memory {med(r[1] / r[3] for r in rows):.2f}  (median of {len(rows)} pairs)")
     return 0

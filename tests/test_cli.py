@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, ann, coco_doc
 
+from conftest import ROOT, ann, coco_doc
 from maskcheck.cli import main
 
 
@@ -189,7 +189,8 @@ def test_rules_and_explain(capsys):
     code, out, _ = run(capsys, "rules", "--format", "json")
     assert code == 0
     listed = json.loads(out)
-    assert {"code": "MC101", "name": "string-label"}.items() <= listed[[r["code"] for r in listed].index("MC101")].items()
+    by_code = {r["code"]: r for r in listed}
+    assert by_code["MC101"]["name"] == "string-label" and by_code["MC101"]["severity"] == "error"
     code, out, _ = run(capsys, "explain", "string-label")
     assert code == 0 and out.startswith("# string-label (MC101)")
     assert run(capsys, "explain", "mc101")[1].startswith("# string-label (MC101)")

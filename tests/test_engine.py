@@ -6,8 +6,8 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from conftest import ann, coco_doc
 
+from conftest import ann, coco_doc
 from maskcheck import lint
 from maskcheck.engine import CRASH_CODE, make_plan
 from maskcheck.errors import UsageProblem

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SHARED
 
+from conftest import SHARED
 from maskcheck import Severity, lint
 
 SOUND = [

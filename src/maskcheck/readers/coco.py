@@ -90,10 +90,10 @@ def _sniff(path: Path) -> bool:
         return path.is_file()  # unreadable: let read() report it with the reason
     stripped = head.lstrip()
     if not stripped.startswith(b"{"):
-        # not an object: a COCO reader is still the one to explain an empty, binary or
-        # truncated .json given directly (the caller decides for folders)
-        return not stripped or not stripped[:1] in (b"[",)
-    return any(b'"%s"' % k.encode() in head for k in COCO_KEYS) or len(head) == 1 << 16
+        # A JSON array is some other format (records). Anything else (empty, binary) is no
+        # format at all, and the COCO reader is the one to explain what is wrong with it.
+        return not stripped.startswith(b"[")
+    return any(b'"%s"' % k.encode() in head for k in COCO_KEYS)
 
 
 def _json_files(folder: Path) -> list[Path]:

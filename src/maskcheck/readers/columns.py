@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 import numpy as np
 
-
 # A field that was absent from its record (distinct from JSON null). msgspec's own UNSET,
 # so decoded structs need no conversion pass.
 MISSING = msgspec.UNSET

@@ -76,7 +76,7 @@ def syntax_problem(path: str, data: bytes, exc: Exception) -> InputProblem:
     reason = _BYTE.sub("", text).replace("JSON is malformed: ", "").strip()
     if m:
         offset = int(m.group(1))
-        if offset == 0 and not data.lstrip()[:1] in (b"{", b"["):
+        if offset == 0 and data.lstrip()[:1] not in (b"{", b"["):
             return InputProblem(path, "not JSON (the first byte is not { or [; binary data?)")
         line, col = line_col(data, offset)
         return InputProblem(path, f"invalid JSON at line {line}, column {col}: {reason}")
