@@ -159,3 +159,12 @@ def test_rule_metadata_is_well_formed():
         seen_names.add(cls.name)
         assert issubclass(cls, Rule)
         assert cls.is_dataset_rule == issubclass(cls, DatasetRule)
+
+
+def test_image_ids_resolve_like_a_dict_lookup(write_coco):
+    # pycocotools indexes images in a dict: 1.0 finds image 1, "2" finds only the string "2"
+    images = [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10},
+              {"id": "2", "file_name": "b.jpg", "width": 10, "height": 10}]
+    anns = [ann(1, 1.0, 1), ann(2, "2", 1), ann(3, 2, 1), ann(4, "1", 1)]
+    report = lint([write_coco(coco_doc(images=images, annotations=anns))], select=["MC007"])
+    assert [f.location.pointer for f in report.findings] == ["/annotations/2", "/annotations/3"]

@@ -280,17 +280,18 @@ def _resolve_images(images: Table, anns: Table) -> np.ndarray:
         pos = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
         hit = anns.image_id_ok & (keys[pos] == want)
         rows[hit] = order[pos[hit]]
-    raw_img = images.get("raw_id")
     raw_ann = anns.get("raw_image_id")
-    if raw_img is not None and raw_ann is not None:
-        lookup: dict[tuple[type, Any], int] = {}
-        for i, v in enumerate(raw_img):
-            if v is not None and v is not MISSING and not isinstance(v, list | dict):
-                lookup.setdefault((type(v), v), i)
-        for i in np.flatnonzero([v is not None for v in raw_ann]):
+    if raw_ann is not None:  # rare: some image_id is not an int; do what a dict lookup does
+        lookup: dict[Any, int] = {}
+        raw_img = images.get("raw_id")
+        for i in range(len(images) - 1, -1, -1):  # first record wins, as in the int path
+            v = images.id[i] if images.id_ok[i] else (raw_img[i] if raw_img is not None else None)
+            if isinstance(v, str | int | float | np.integer):
+                lookup[v.item() if isinstance(v, np.integer) else v] = i
+        for i in np.flatnonzero([v is not None for v in raw_ann]).tolist():
             v = raw_ann[i]
-            if not isinstance(v, list | dict):
-                rows[i] = lookup.get((type(v), v), -1)
+            if isinstance(v, str | int | float):  # 1.0 finds image 1, "1" only "1"
+                rows[i] = lookup.get(v, -1)
     return rows
 
 

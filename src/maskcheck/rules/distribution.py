@@ -40,12 +40,12 @@ class ClassImbalance(_CountsPerClass):
         names = info.category_names()
         rows = _rows_by_id(info)
         used = {cid: n for cid, n in counts.items() if cid in names}
-        if len(used) < 2:
+        if not used:
             return
         top = max(used, key=lambda c: (used[c], -c))
         low = min(used, key=lambda c: (used[c], c))
         ratio = used[top] / used[low]
-        if ratio > self.opts["max_ratio"]:
+        if len(used) > 1 and ratio > self.opts["max_ratio"]:
             yield category_problem(
                 info, rows[low],
                 f"class {_label(names, low)} has {plural(used[low], 'instance')} against "

@@ -9,7 +9,7 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity, Table
 from maskcheck.registry import DatasetRule, Rule, register
-from maskcheck.rules._util import ann_problems, category_problem, image_problems
+from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
 
 _EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
@@ -108,9 +108,10 @@ class DuplicateCategoryId(DatasetRule):
             cid = int(cats.id[row])
             if cid in first:
                 other = cats.name[first[cid]]
+                other = repr(other) if isinstance(other, str) else "a category without a name"
                 yield category_problem(
                     info, row,
-                    f"category id {cid} is defined again (first as {other!r} at "
+                    f"category id {cid} is defined again (first as {other} at "
                     f"/{info.category_section}/{int(cats.index[first[cid]])}); the id->name map keeps "
                     "one of them, so one class's annotations are trained under the other's name")
             else:
@@ -137,11 +138,19 @@ class DuplicateCategoryName(DatasetRule):
                 continue
             prev = cats.name[seen[key]]
             pid = int(cats.id[seen[key]]) if cats.id_ok[seen[key]] else None
-            how = "is defined again" if prev == name else f"differs only in case or whitespace from {prev!r}"
+            first = f"id {pid} at /{info.category_section}/{int(cats.index[seen[key]])}"
+            how = (f"is already the name of {first}" if prev == name
+                   else f"differs only in case or whitespace from {prev!r} ({first})")
             yield category_problem(
                 info, row,
-                f"category name {name!r} {how} (id {pid}); the instances of one real class are split "
-                "over two ids and the model learns them as competing classes. Merge them into one")
+                f"category name {name!r} {how}; the instances of one real class are split over "
+                "two ids and the model learns them as competing classes. Merge them into one")
+
+
+def _image_id_text(anns: Table, raw: np.ndarray | None, row: int) -> str:
+    if raw is not None and raw[row] is not None:
+        return fmt_value(raw[row])
+    return str(int(anns.image_id[row]))
 
 
 @register
@@ -163,8 +172,8 @@ class OrphanAnnotation(Rule):
         orphan = has_value & (anns.image_row < 0)
         yield from ann_problems(
             batch, orphan,
-            lambda r: "image_id matches no image in 'images': COCO loaders drop the annotation "
-                      "(or raise KeyError), so the instance is never trained")
+            lambda r: f"image_id {_image_id_text(anns, raw, r)} matches no image in 'images': COCO "
+                      "loaders drop the annotation (or raise KeyError), so the instance is never trained")
 
 
 @register
@@ -184,6 +193,7 @@ class ImageWithoutAnnotations(Rule):
         names = batch.images.file_name
         yield from image_problems(
             batch, empty,
-            lambda r: f"image {names[r]!r} has no annotations: it trains as pure background "
+            lambda r: (f"image {names[r]!r}" if isinstance(names[r], str) else "this image")
+                      + " has no annotations: it trains as pure background "
                       "(right for an intended negative, wrong if its labels were lost)")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.rules import named_labels
 from maskcheck.rules._util import (
     ann_problems,
     category_problem,
@@ -16,29 +19,33 @@ from maskcheck.rules._util import (
     merge_counts,
     plural,
 )
+from maskcheck.targets import effective as effective_target
 
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _string_label_message(value: str, names: dict[int, str]) -> str:
+def _string_label_message(value: str, names: dict[int, str]) -> tuple[str, int | None]:
+    """The message, and the id the string stands for when one can be told."""
     head = f'category_id "{value}" is a string, not an integer id'
     exact = [cid for cid, n in names.items() if n == value]
     if exact:
-        return f'{head}: it is a class name; categories define "{value}" as id {exact[0]}'
+        return f'{head}: it is a class name; categories define "{value}" as id {exact[0]}', exact[0]
     loose = [(cid, n) for cid, n in names.items() if _norm(n) == _norm(value)]
     if loose:
         cid, n = loose[0]
-        return f'{head}: it matches category "{n}" (id {cid}) apart from case or whitespace'
+        return f'{head}: it matches category "{n}" (id {cid}) apart from case or whitespace', cid
     stripped = value.strip()
     if stripped.lstrip("-").isdigit():
         as_int = int(stripped)
         known = f"; categories define id {as_int} as \"{names[as_int]}\"" if as_int in names else ""
-        return f"{head}: write it as the integer {as_int}{known}"
+        return f"{head}: write it as the integer {as_int}{known}", as_int
     if names:
-        return f"{head}, and no category has that name: map it to one of the ids in 'categories'"
-    return f"{head}, and there is no category list to map it with: add 'categories' with integer ids"
+        return (f"{head}, and no category has that name: map it to one of the ids in "
+                "'categories'"), None
+    return (f"{head}, and there is no category list to map it with: add 'categories' with "
+            "integer ids"), None
 
 
 @register
@@ -53,10 +60,17 @@ class StringLabel(Rule):
         if raw is None:
             return
         strings = np.array([isinstance(v, str) for v in raw], dtype=bool)
-        if strings.any():
-            names = batch.info.category_names()
-            yield from ann_problems(batch, strings, lambda r: _string_label_message(raw[r], names),
-                                    category=False)
+        if not strings.any():
+            return
+        if "label" in batch.anns:  # a format that labels by name (LabelMe, records, ...)
+            yield from named_labels.string_labels(batch)
+            return
+        names = batch.info.category_names()
+        for r in np.flatnonzero(strings).tolist():
+            message, cid = _string_label_message(raw[r], names)
+            # the location names the id the string stands for, not the string itself
+            loc = replace(batch.ann_location(r, category=False), category_id=cid)
+            yield Problem(message, loc, batch.ann_order(r))
 
 
 @register
@@ -70,16 +84,20 @@ class UnmappedClass(Rule):
         anns = batch.anns
         if not len(anns):
             return
-        names = batch.info.category_names()
-        known = np.fromiter(names, dtype=np.int64, count=len(names))
+        if "label" in anns:  # a name the class map lacks (LabelMe, records, ...)
+            yield from named_labels.unknown_names(batch)
+        cats = batch.info.categories
+        # every integer id in the list counts, even one whose record lacks a name (MC001's case)
+        known = np.unique(cats.id[cats.id_ok]) if len(cats) else np.zeros(0, dtype=np.int64)
         unmapped = anns.category_id_ok & ~np.isin(anns.category_id, known)
         if not unmapped.any():
             return
-        shown = ", ".join(map(str, sorted(names)[:12])) + (", ..." if len(names) > 12 else "")
-        defined = f"defined: {shown}" if names else "no categories are defined"
+        shown = ", ".join(map(str, known[:12].tolist())) + (", ..." if len(known) > 12 else "")
+        defined = f"defined: {shown}" if len(known) else "no categories are defined"
         yield from ann_problems(
             batch, unmapped,
-            lambda r: f"category_id {int(anns.category_id[r])} is not in 'categories' ({defined}); "
+            lambda r: named_labels.unmapped_id_message(batch, int(anns.category_id[r]), known) or
+                      f"category_id {int(anns.category_id[r])} is not in 'categories' ({defined}); "
                       "a loader that maps ids through the category list turns it into background "
                       "or crashes")
 
@@ -122,18 +140,23 @@ class BackgroundIndexCollision(_CountsPerClass):
         cats = info.categories
         names = info.category_names()
         rows = {int(cats.id[r]): r for r in np.flatnonzero(cats.id_ok).tolist()[::-1]}
-        if counts.get(0):
-            n = plural(counts[0], "annotation")
-            label = f' ("{names[0]}")' if 0 in names else ""
-            msg = (f"class id 0{label} has {n}, but torchvision's Mask R-CNN reserves label 0 for "
-                   "the background: this class is never learned. Number the classes from 1")
-            if 0 in rows:
-                yield category_problem(info, rows[0], msg)
+        # The target decides which id is the background; a loader that remaps the category
+        # list (detectron2, mmdet) has none in the file's ids, so id 0 is an ordinary class.
+        target = effective_target(info.target)
+        bg = None if target.remaps else target.background
+        if bg is not None and counts.get(bg):
+            n = plural(counts[bg], "annotation")
+            label = f' ("{names[bg]}")' if bg in names else ""
+            msg = (f"class id {bg}{label} has {n}, but {target.label} reserves label {bg} for "
+                   f"the background: this class is never learned. Number the classes from "
+                   f"{target.first_id if bg == 0 else 0}, skipping {bg}")
+            if bg in rows:
+                yield category_problem(info, rows[bg], msg)
             else:
-                loc = info.locate(info.annotation_section, first[0], category_id=0)
-                yield Problem(msg, loc, (2, first[0]))
+                loc = info.locate(info.annotation_section, first[bg], category_id=bg)
+                yield Problem(msg, loc, (2, first[bg]))
         for cid, name in names.items():
-            if cid != 0 and counts.get(cid) and is_background_name(name):
+            if cid != bg and counts.get(cid) and is_background_name(name):
                 yield category_problem(
                     info, rows[cid],
                     f'category "{name}" (id {cid}) is named like the background but has '
@@ -146,7 +169,8 @@ class BackgroundIndexCollision(_CountsPerClass):
 class CountMismatch(Rule):
     code = "MC104"
     name = "count-mismatch"
-    summary = "Labels, masks and boxes of a sample differ in number (COCO: an instance with neither mask nor box)."
+    summary = ("Labels, masks and boxes of a sample differ in number "
+               "(COCO: an instance with neither mask nor box).")
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:

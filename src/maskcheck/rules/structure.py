@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
 from maskcheck.readers.columns import MISSING
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, register
 from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
 
 _ANN_FIELDS = ("id", "image_id", "category_id")
@@ -52,22 +53,27 @@ class MalformedRecord(DatasetRule):
             bad = np.array([v is not None for v in raw_box], dtype=bool)
             yield from ann_problems(
                 batch, bad,
-                lambda r: f"bbox must be a list of 4 numbers [x, y, width, height], got {fmt_value(raw_box[r])}")
+                lambda r: "bbox must be a list of 4 numbers [x, y, width, height], got "
+                          f"{fmt_value(raw_box[r])}")
         raw_area = _raw(anns, "area")
         if raw_area is not None:
             bad = np.array([v is not None for v in raw_area], dtype=bool)
             yield from ann_problems(batch, bad,
                                     lambda r: f"area must be a number, got {fmt_value(raw_area[r])}")
-        raw_crowd = _raw(anns, "iscrowd")
-        if raw_crowd is not None:
-            bad = np.array([v is not None and v is not MISSING for v in raw_crowd], dtype=bool)
-            yield from ann_problems(batch, bad,
-                                    lambda r: f"iscrowd must be 0 or 1, got {fmt_value(raw_crowd[r])}")
+        # torchvision keeps only iscrowd == 0 and COCOeval casts it to a flag: 2, null, "no"
+        # each silently change which instances train and evaluate
+        crowd_ok = anns.get("iscrowd_ok")
+        crowd_ok = np.ones(len(anns), dtype=bool) if crowd_ok is None else crowd_ok
+        bad = anns.has_iscrowd & ~(crowd_ok & np.isin(anns.iscrowd, (0, 1)))
+        yield from ann_problems(
+            batch, bad,
+            lambda r: "iscrowd must be 0 or 1, got " + (
+                str(int(anns.iscrowd[r])) if crowd_ok[r] else fmt_value(_raw_at(anns, "iscrowd", r))))
         other = anns.is_object & (anns.seg_kind == SegKind.OTHER)
         yield from ann_problems(
             batch, other,
             lambda r: "segmentation must be a list of polygons or an RLE object, got "
-                      f"{fmt_value(bytes(anns.segmentation[r]).decode(errors='replace'))}")
+                      f"{_json_text(anns.segmentation[r])}")
 
     def _images(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
@@ -107,7 +113,19 @@ class MalformedRecord(DatasetRule):
                                        f"category name must be a string, got {fmt_value(cats.name[row])}")
 
 
+def _json_text(raw: Any) -> str:
+    """A raw JSON value as a message shows it (5 stays 5; "abc" keeps its quotes)."""
+    try:
+        return fmt_value(msgspec.json.decode(raw))
+    except msgspec.DecodeError:
+        return fmt_value(bytes(raw).decode(errors="replace"))
+
+
 def _id_message(what: str, value: Any) -> str:
+    if value is None:
+        return f"{what} is null, not an integer: the record cannot be linked to anything"
+    if type(value) is int:
+        return f"{what} {value} does not fit in a 64-bit integer"
     text = f"{what} {fmt_value(value)} is a {_type_name(value)}, not an integer"
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return (f"{text}: write it as {int(value)}. Mixed with integer ids, pycocotools treats "
@@ -122,11 +140,27 @@ def _type_name(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _bad_ids(raw: np.ndarray | None, allow_str: bool = True) -> np.ndarray:
+def _bad_ids(table: Any, field: str, allow_str: bool = True) -> np.ndarray:
+    """Rows whose `field` holds a value that is not an integer.
+
+    The reader keeps such values in `raw_<field>`, except JSON null, which leaves the raw
+    slot at None: a present key that is not `_ok` is a null. Tables without a raw column
+    (formats whose ids the reader makes up) have nothing to report.
+    """
+    raw = _raw(table, field)
     if raw is None:
-        return np.zeros(0, dtype=bool)
-    return np.array([v is not None and v is not MISSING and (allow_str or not isinstance(v, str))
-                     for v in raw], dtype=bool)
+        return np.zeros(len(table), dtype=bool)
+    bad = np.array([v is not None and v is not MISSING and (allow_str or not isinstance(v, str))
+                    for v in raw], dtype=bool)
+    has = table.get("has_" + field)
+    if has is not None:
+        bad |= has & ~table[field + "_ok"] & np.array([v is None for v in raw], dtype=bool)
+    return bad
+
+
+def _raw_at(table: Any, field: str, row: int) -> Any:
+    raw = _raw(table, field)
+    return None if raw is None else raw[row]
 
 
 @register
@@ -138,20 +172,19 @@ class InvalidIdType(DatasetRule):
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns, imgs = batch.anns, batch.images
-        for field, what in (("id", "annotation id"), ("image_id", "image_id")):
-            raw = _raw(anns, field)
-            if raw is not None:
-                yield from ann_problems(batch, _bad_ids(raw), lambda r, x=raw, w=what: _id_message(w, x[r]))
-        raw = _raw(anns, "category_id")
-        if raw is not None:  # strings belong to string-label; floats, lists, null land here
-            yield from ann_problems(batch, _bad_ids(raw, allow_str=False),
-                                    lambda r: _id_message("category_id", raw[r]))
-        raw = _raw(imgs, "id")
-        if raw is not None:
-            yield from image_problems(batch, _bad_ids(raw), lambda r: _id_message("image id", raw[r]))
+        if len(anns):
+            for field, what in (("id", "annotation id"), ("image_id", "image_id")):
+                yield from ann_problems(batch, _bad_ids(anns, field),
+                                        lambda r, f=field, w=what: _id_message(w, _raw_at(anns, f, r)))
+            # strings belong to string-label; floats, lists, null land here
+            yield from ann_problems(batch, _bad_ids(anns, "category_id", allow_str=False),
+                                    lambda r: _id_message("category_id", _raw_at(anns, "category_id", r)))
+        if len(imgs):
+            yield from image_problems(batch, _bad_ids(imgs, "id"),
+                                      lambda r: _id_message("image id", _raw_at(imgs, "id", r)))
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
-        raw = _raw(info.categories, "id")
-        if raw is not None:
-            for row in np.flatnonzero(_bad_ids(raw)):
-                yield category_problem(info, int(row), _id_message("category id", raw[row]))
+        cats = info.categories
+        if len(cats):
+            for row in np.flatnonzero(_bad_ids(cats, "id")).tolist():
+                yield category_problem(info, row, _id_message("category id", _raw_at(cats, "id", row)))
