@@ -38,11 +38,17 @@ def coco_doc(
 
 
 def ann(aid: Any, image_id: Any, category_id: Any, **extra: Any) -> dict[str, Any]:
-    """A valid annotation: a 10x10 square at (10, 10)."""
+    """A valid annotation: a 10x10 square, at (10, 10) for id 1.
+
+    Integer ids get squares on a 6x5 grid (inside a 100x80 image) so that annotations of
+    one image do not overlap: overlapping instances are a defect of their own (MC218/219).
+    """
+    p = aid - 1 if type(aid) is int else 0
+    x, y = 10 + 12 * (p % 6), 10 + 12 * ((p // 6) % 5)
     out = {
         "id": aid, "image_id": image_id, "category_id": category_id,
-        "segmentation": [[10, 10, 20, 10, 20, 20, 10, 20]],
-        "bbox": [10, 10, 10, 10], "area": 100.0, "iscrowd": 0,
+        "segmentation": [[x, y, x + 10, y, x + 10, y + 10, x, y + 10]],
+        "bbox": [x, y, 10, 10], "area": 100.0, "iscrowd": 0,
     }
     out.update(extra)
     return out

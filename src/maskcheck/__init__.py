@@ -6,5 +6,7 @@ __version__ = "0.1.0"
 
 from maskcheck.api import lint
 from maskcheck.model import Finding, Location, Report, Severity
+from maskcheck.probe import probe_dataset, probe_transform
 
-__all__ = ["Finding", "Location", "Report", "Severity", "__version__", "lint"]
+__all__ = ["Finding", "Location", "Report", "Severity", "__version__", "lint", "probe_dataset",
+           "probe_transform"]

@@ -7,8 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from maskcheck import readers
-from maskcheck.engine import DEFAULT_BATCH_IMAGES, Plan, Progress, lint_dataset, make_plan, sort_key
+from maskcheck.config import Config
+from maskcheck.engine import (
+    DEFAULT_BATCH_IMAGES,
+    Plan,
+    Progress,
+    cross_check,
+    lint_dataset,
+    make_plan,
+    sort_key,
+)
+from maskcheck.errors import InputProblem
 from maskcheck.model import InputError, Report
+from maskcheck.plugins import load_entry_points
+from maskcheck.readers import classmap
 
 
 def lint(
@@ -23,19 +35,56 @@ def lint(
     batch_size: int | None = DEFAULT_BATCH_IMAGES,
     shuffle_seed: int | None = None,
     progress: Progress | None = None,
+    config: Config | None = None,
+    classes: str | Path | None = None,
+    fields: dict[str, str] | None = None,
+    images_dir: str | Path | None = None,
 ) -> Report:
-    """Lint annotation files or folders. Unreadable inputs land in `report.errors`."""
-    plan = plan or make_plan(select=select, ignore=ignore, severity=severity, options=options)
+    """Lint annotation files or folders. Unreadable inputs land in `report.errors`.
+
+    `config` (see `maskcheck.config.load_config`) carries the training setup, rule selection
+    and per-path ignores; the keyword arguments add to it. `classes` is a class map file
+    (one name per line, or a YAML/JSON mapping name -> id) for formats that label by name;
+    `fields` renames JSON-record fields ({"label": "cls"}). `images_dir` is the folder the
+    image file names are relative to (the image-file rules MC3xx look there; without it they
+    look next to the annotation file).
+    """
+    load_entry_points()  # installed plugins' rules run unless deselected, as built-ins do
+    config = config or Config()
+    plan = plan or make_plan(
+        select=select if select is not None else config.select,
+        ignore=[*config.ignore, *ignore], severity={**config.severity, **(severity or {})},
+        options={**config.options, **(options or {})}, extend_select=config.extend_select)
+    format = format or config.format
+    summaries: dict[str, list[Any]] = {}  # split rules' per-dataset summaries
     report = Report(rules=plan.rules)
-    for item in readers.read_all([Path(p) for p in paths], format):
+    reader_options = config.reader_options()
+    if fields:
+        reader_options["fields"] = {**reader_options.get("fields", {}), **fields}
+    if classes is not None:
+        try:
+            reader_options["classes"] = classmap.load(Path(classes))
+        except InputProblem as exc:
+            report.errors.append(InputError(exc.path, exc.message))
+            return report
+    if images_dir is not None and not Path(images_dir).is_dir():
+        report.errors.append(InputError(str(images_dir), "--images: no such folder"))
+        return report
+    for item in readers.read_all([Path(p) for p in paths], format, reader_options):
         if isinstance(item, InputError):
             report.errors.append(item)
             continue
         info = item.info
+        if images_dir is not None:
+            info.images_dir = str(images_dir)
+        config.apply(info)
         report.inputs.append({"path": info.path, "format": info.format})
         report.images += info.num_images
         report.annotations += info.num_annotations
-        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress)
+        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries)
         del item  # let a large split go before the next is read
+    report.findings += cross_check(plan, summaries)
+    if config.per_path_ignores:
+        report.findings = [f for f in report.findings if not config.ignored(f)]
     report.findings.sort(key=sort_key)
     return report

@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from maskcheck import __version__
+from maskcheck import __version__, baseline
 from maskcheck.api import lint as run_lint
-from maskcheck.engine import DEFAULT_BATCH_IMAGES, make_plan
+from maskcheck.config import Config, load_config, parse_severity_flags
+from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
 from maskcheck.registry import all_rules, find_rule
-from maskcheck.reporters import FORMATS, REPORTERS, terminal
+from maskcheck.reporters import FORMATS, outputs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -60,8 +61,9 @@ def _exit_code(report: Report, fail_on: str) -> int:
 def lint(
     paths: Annotated[list[Path], typer.Argument(help="Annotation files (.json, .json.gz) or folders.",
                                                 show_default=False)],
-    output_format: Annotated[str, typer.Option("--format", "-f",
-                                               help=f"Output format: {', '.join(FORMATS)}.")] = "text",
+    output_format: Annotated[str | None, typer.Option(
+        "--format", "-f", help=f"Report format: {', '.join(FORMATS)} (default: text; github "
+                               "when GITHUB_ACTIONS=true).", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write the report to this file.")] = None,
     fail_on: Annotated[str, typer.Option(help="Exit 1 on findings at or above: error, warning, "
@@ -71,42 +73,144 @@ def lint(
     max_examples: Annotated[int, typer.Option(help="Findings shown per rule in the text report.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
     progress: Annotated[bool, typer.Option(help="Progress on stderr (default: when a terminal).")] = True,
+    reports: Annotated[list[str] | None, typer.Option(
+        "--report", metavar="FORMAT=FILE", show_default=False,
+        help="Also write a FORMAT report to FILE, e.g. sarif=maskcheck.sarif (repeatable).")] = None,
+    baseline_file: Annotated[Path | None, typer.Option(
+        "--baseline", help="Report and fail only on findings not recorded in this baseline.",
+        show_default=False)] = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        help="Record every current finding in this baseline file (and exit 0 unless an input "
+             "is unreadable).", show_default=False)] = None,
+    statistics: Annotated[bool, typer.Option(
+        "--statistics", help="Show a count per rule instead of the findings.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Only findings of severity error, one line each, no summary.")] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        "--exit-zero", help="Exit 0 even with findings (2 still means unreadable input).")] = False,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="Use this config file instead of the .maskcheck.yaml / maskcheck.yaml / "
+                         "pyproject.toml found above the paths.", show_default=False)] = None,
+    target: Annotated[str | None, typer.Option(
+        help="Training framework whose label convention to check against: torchvision, "
+             "detectron2, mmdet, matterport, yolo, coco.", show_default=False)] = None,
+    extend_select: Annotated[list[str] | None, typer.Option(
+        help="Add these rules to the selection (code, prefix or name).", show_default=False)] = None,
+    severity_flags: Annotated[list[str] | None, typer.Option(
+        "--severity", metavar="CODE=LEVEL", show_default=False,
+        help="Override a rule's severity, e.g. MC103=warning (repeatable).")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", show_default=False,
+        help="Read the inputs as this format instead of detecting it: coco, voc, cvat, yolo, "
+             "labelme, records.")] = None,
+    classes: Annotated[Path | None, typer.Option(
+        "--classes", show_default=False,
+        help="Class map for labels given as names: one name per line, or a YAML/JSON mapping "
+             "name -> id.")] = None,
+    field_flags: Annotated[list[str] | None, typer.Option(
+        "--field", metavar="FIELD=NAME", show_default=False,
+        help="JSON records: read FIELD (label, mask, bbox, image, labels, masks, boxes, "
+             "annotations) from key NAME, e.g. label=cls (repeatable).")] = None,
+    images: Annotated[Path | None, typer.Option(
+        "--images", metavar="DIR", show_default=False,
+        help="Folder the image file names are relative to; image files are checked there "
+             "(default: looked for next to the annotation file).")] = None,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
-    if output_format not in FORMATS:
-        raise UsageProblem(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
+    fmt = output_format or outputs.default_format(to_file=output is not None)
+    primary = outputs.Target(outputs.check_format(fmt), output)
+    extra = [outputs.parse_target(spec) for spec in reports or ()]
+    outputs.check_targets(primary, extra, statistics)
+    known = _load_baseline(baseline_file)
     if fail_on not in ("error", "warning", "info", "never"):
         raise UsageProblem(f"--fail-on {fail_on!r}: choose error, warning, info or never")
-    plan = make_plan(select=select, ignore=ignore or ())
+    config = _config(paths, config_file, select=select, ignore=ignore, extend_select=extend_select,
+                     severity=severity_flags, target=target)
+    if input_format is not None:
+        _check_input_format(input_format)
+    config = config.override("command line", format=input_format,
+                             fields=_parse_fields(field_flags or []))
+    plan = config.plan()
     err = Console(stderr=True)
-    report = _run_with_progress(paths, plan, batch_size, progress and err.is_terminal, err)
+    report = _run_with_progress(paths, plan, batch_size,
+                                progress and not quiet and err.is_terminal, err, config,
+                                classes=classes, images_dir=images)
 
     for e in report.errors:
         print(f"maskcheck: {e}", file=sys.stderr)
-    if output_format == "text":
-        if output is not None:
-            with output.open("w", encoding="utf-8") as fh:
-                terminal.render(report, Console(file=fh, no_color=True, width=200), max_examples)
-        else:
-            terminal.render(report, _stdout_console(), max_examples)
-    else:
-        text = REPORTERS[output_format](report)
-        if output is not None:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
+    if write_baseline is not None:
+        n = baseline.write(report.findings, write_baseline)
+        if not quiet:
+            print(f"maskcheck: recorded {n:,} finding(s) in {write_baseline}", file=sys.stderr)
+    if known is not None:
+        report = baseline.apply(report, known).report
+    outputs.write_all(report, primary, extra, console=_stdout_console(), stdout=sys.stdout,
+                      max_examples=max_examples, statistics=statistics, quiet=quiet)
+    if exit_zero or write_baseline is not None:
+        fail_on = "never"
     raise typer.Exit(_exit_code(report, fail_on))
 
 
-def _run_with_progress(paths: list[Path], plan, batch_size: int, show: bool, err: Console) -> Report:
+def _load_baseline(path: Path | None) -> baseline.Baseline | None:
+    if path is None:
+        return None
+    try:
+        return baseline.load(path)
+    except baseline.BaselineError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _config(paths: list[Path], config_file: Path | None, *, select: list[str] | None,
+            ignore: list[str] | None, extend_select: list[str] | None,
+            severity: list[str] | None, target: str | None) -> Config:
+    """The config file's settings with the command line's applied on top."""
+    def flat(values: list[str] | None) -> list[str] | None:  # accept "MC101,MC102" too
+        return None if values is None else [v for x in values for v in x.split(",") if v.strip()]
+
+    return load_config(paths, config_file).override(
+        "command line", select=flat(select), ignore=flat(ignore),
+        extend_select=flat(extend_select), severity=parse_severity_flags(severity or []),
+        target=target)
+
+
+def _check_input_format(name: str) -> None:
+    from maskcheck.config import suggest
+    from maskcheck.readers import FORMATS as INPUT_FORMATS
+
+    if name not in INPUT_FORMATS:
+        raise UsageProblem(f"--input-format {name!r}: unknown input format"
+                           f"{suggest(name, list(INPUT_FORMATS))} (known: {', '.join(INPUT_FORMATS)})")
+
+
+def _parse_fields(flags: list[str]) -> dict[str, str]:
+    """`--field label=cls` flags as {logical field: key in the records}."""
+    from maskcheck.readers.records import FIELDS
+
+    out: dict[str, str] = {}
+    for flag in flags:
+        key, sep, name = flag.partition("=")
+        key, name = key.strip(), name.strip()
+        if not sep or not key or not name:
+            raise UsageProblem(f"--field {flag!r}: expected FIELD=NAME, e.g. label=cls")
+        if key not in FIELDS:
+            raise UsageProblem(f"--field {flag!r}: unknown field {key!r}; known: {', '.join(FIELDS)}")
+        out[key] = name
+    return out
+
+
+def _run_with_progress(paths: list[Path], plan, batch_size: int, show: bool, err: Console,
+                       config: Config | None = None, classes: Path | None = None,
+                       images_dir: Path | None = None) -> Report:
     if not show:
-        return run_lint(paths, plan=plan, batch_size=batch_size)
+        return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
+                        images_dir=images_dir)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("linting: {task.completed:,} images"),
                   TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("lint", total=None)
-        return run_lint(paths, plan=plan, batch_size=batch_size,
+        return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
+                        images_dir=images_dir,
                         progress=lambda n: bar.advance(task, n))
 
 
@@ -115,6 +219,7 @@ def list_rules(
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """List every rule: code, name, default severity and summary."""
+    load_config()  # plugins: installed ones and those the config here names
     rules = all_rules()
     if output_format == "json":
         import json
@@ -140,13 +245,107 @@ def explain(rule: Annotated[str, typer.Argument(help="A rule code (MC101) or nam
     """Print a rule's page: what it checks, why it matters, examples and the fix."""
     from maskcheck.docs import page_text
 
+    load_config()  # a plugin's rule has its page too
     found = find_rule(rule)
     if found is None:
+        from maskcheck.probe.codes import page_section
+
+        probe_page = page_section(rule)  # MC6xx probe findings: documented in PROBE.md
+        if probe_page is not None:
+            sys.stdout.write(probe_page)
+            return
         raise UsageProblem(f"no rule {rule!r} (see `maskcheck rules`)")
     text = page_text(found)
     if text is None:
         raise UsageProblem(f"rule {found.code} has no page installed")
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def probe(
+    dataset: Annotated[str | None, typer.Argument(
+        help="A dataset, or a factory returning one, as module:attr.", show_default=False)] = None,
+    transform: Annotated[str | None, typer.Option(
+        help="Probe this transform (module:attr) instead of a dataset.", show_default=False)] = None,
+    style: Annotated[str, typer.Option(
+        help="How the transform is called: tuple, torchvision, albumentations.")] = "tuple",
+    label_field: Annotated[str, typer.Option(help="albumentations: the labels' keyword.")] = "labels",
+    runs: Annotated[int, typer.Option(min=1, help="Transform: runs, one seed each.")] = 50,
+    seed: Annotated[int, typer.Option(min=0, help="The first seed.")] = 0,
+    call_args: Annotated[list[str] | None, typer.Option(
+        "--call-args", metavar="[NAME=]VALUE", show_default=False,
+        help="Dataset factory argument, YAML-parsed (repeatable).")] = None,
+    target: Annotated[str, typer.Option(help="Dataset: the target contract: torchvision.")] = "torchvision",
+    num_classes: Annotated[int | None, typer.Option(
+        min=2, help="Dataset: the model's num_classes, background included.", show_default=False)] = None,
+    samples: Annotated[int, typer.Option(min=1, help="Dataset: items drawn.")] = 16,
+    repeats: Annotated[int, typer.Option(min=1, help="Dataset: fetches per item, one seed each.")] = 3,
+    annotations: Annotated[Path | None, typer.Option(
+        help="Dataset: a COCO file whose label histogram the pipeline's should follow.",
+        show_default=False)] = None,
+    output_format: Annotated[str | None, typer.Option(
+        "--format", "-f", help=f"Report format: {', '.join(FORMATS)}.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write the report to this file.")] = None,
+    fail_on: Annotated[str, typer.Option(help="Exit 1 on findings at or above: error, warning, "
+                                              "info, never.")] = "error",
+    max_examples: Annotated[int, typer.Option(help="Findings shown per code in the text report.")] = 10,
+) -> None:
+    """Run a transform or a Dataset on known inputs and check labels, boxes and masks stay in step."""
+    import contextlib
+
+    from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
+    from maskcheck.probe.target import parse_call_args
+
+    fmt = output_format or outputs.default_format(to_file=output is not None)
+    primary = outputs.Target(outputs.check_format(fmt), output)
+    if fail_on not in ("error", "warning", "info", "never"):
+        raise UsageProblem(f"--fail-on {fail_on!r}: choose error, warning, info or never")
+    if (dataset is None) == (transform is None):
+        raise UsageProblem("give a dataset (module:attr) or --transform module:attr, one of them")
+    if style not in STYLES or target not in TARGETS:
+        raise UsageProblem(f"--style: choose {', '.join(STYLES)}; --target: {', '.join(TARGETS)}")
+    # the user's code may print: keep stdout for the report (JSON must stay parseable)
+    with contextlib.redirect_stdout(sys.stderr):
+        if transform is not None:
+            report = probe_transform(transform, style=style, runs=runs, seed=seed,
+                                     label_field=label_field)
+        else:
+            args, kwargs = parse_call_args(call_args or [])
+            report = probe_dataset(dataset, call_args=args, call_kwargs=kwargs, target=target,
+                                   num_classes=num_classes, samples=samples, repeats=repeats,
+                                   seed=seed, annotations=annotations)
+    for e in report.errors:
+        print(f"maskcheck: {e}", file=sys.stderr)
+    outputs.write_all(report, primary, [], console=_stdout_console(), stdout=sys.stdout,
+                      max_examples=max_examples)
+    raise typer.Exit(_exit_code(report, fail_on))
+
+
+@app.command("config")
+def show_config(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Where to look for the config (default: the current folder).", show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="Show this config file instead of the one found.", show_default=False)] = None,
+    target: Annotated[str | None, typer.Option(help="As `lint --target`.", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Print the effective configuration and where each value came from."""
+    import json
+
+    config = load_config(paths or [Path.cwd()], config_file).override("command line", target=target)
+    rows = config.effective()
+    if output_format == "json":
+        typer.echo(json.dumps({"config_file": str(config.path) if config.path else None,
+                               "settings": {k: {"value": v, "source": src} for k, v, src in rows}},
+                              indent=2, default=str))
+        return
+    if output_format != "text":
+        raise UsageProblem(f"--format {output_format!r}: choose text or json")
+    typer.echo(f"# config file: {config.path if config.path else '(none found; defaults)'}")
+    for key, value, source in rows:
+        typer.echo(f"{key}: {json.dumps(value, default=str)}  # {source}")
 
 
 def main(argv: list[str] | None = None) -> int:

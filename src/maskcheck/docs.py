@@ -16,6 +16,9 @@ def pages_dir() -> Path | None:
 
 
 def page_path(rule: type[Rule]) -> Path | None:
+    own = getattr(rule, "page", None)  # a plugin ships its page beside its code
+    if own is not None:
+        return Path(own) if Path(own).is_file() else None
     folder = pages_dir()
     if folder is None:
         return None

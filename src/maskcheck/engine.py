@@ -38,29 +38,44 @@ def _match(selector: str) -> list[type[Rule]]:
     return [r for r in all_rules() if r.code.upper().startswith(sel.upper())]
 
 
+def _no_match(flag: str, sel: str) -> UsageProblem:
+    import difflib
+
+    choices = {n.casefold(): n for r in all_rules() for n in (r.code, r.name)}
+    close = difflib.get_close_matches(sel.strip().casefold(), list(choices), n=1, cutoff=0.6)
+    hint = f"; did you mean {choices[close[0]]!r}?" if close else ""
+    return UsageProblem(f"{flag} {sel!r} matches no rule{hint} (see `maskcheck rules`)")
+
+
 def make_plan(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     severity: dict[str, str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
+    extend_select: Sequence[str] = (),
 ) -> Plan:
-    """Build the rule instances; a selector that matches nothing is a usage error."""
+    """Build the rule instances; a selector that matches nothing is a usage error.
+
+    `select` replaces the default (every rule), `extend_select` adds to it, and `ignore`
+    removes from the result whatever the order the selectors came in.
+    """
     chosen: list[type[Rule]] = []
-    for sel in select or ["ALL"]:
-        found = _match(sel)
-        if not found:
-            raise UsageProblem(f"--select {sel!r} matches no rule (see `maskcheck rules`)")
-        chosen += [r for r in found if r not in chosen]
+    for flag, sels in (("--select", select or ["ALL"]), ("--extend-select", extend_select)):
+        for sel in sels:
+            found = _match(sel)
+            if not found:
+                raise _no_match(flag, sel)
+            chosen += [r for r in found if r not in chosen]
     for sel in ignore:
         found = _match(sel)
         if not found:
-            raise UsageProblem(f"--ignore {sel!r} matches no rule (see `maskcheck rules`)")
+            raise _no_match("--ignore", sel)
         chosen = [r for r in chosen if r not in found]
     sev: dict[str, Severity] = {}
     for key, level in (severity or {}).items():
         found = _match(key)
         if not found:
-            raise UsageProblem(f"--severity {key!r} matches no rule")
+            raise _no_match("--severity", key)
         try:
             parsed = Severity.parse(level)
         except ValueError as exc:
@@ -96,11 +111,14 @@ def lint_dataset(
     batch_size: int | None = DEFAULT_BATCH_IMAGES,
     shuffle_seed: int | None = None,
     progress: Progress | None = None,
+    summaries: dict[str, list[Any]] | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
     Each batch is accumulated into a fresh state that is merged into the running one, so
-    every run exercises `merge` exactly as a process pool or a cluster would.
+    every run exercises `merge` exactly as a process pool or a cluster would. Split rules
+    (`summarize`/`cross_check`) append this dataset's summary to `summaries[code]`; call
+    `cross_check` once every dataset has been linted.
     """
     info = dataset.info
     findings: list[Finding] = []
@@ -141,6 +159,24 @@ def lint_dataset(
     for rule in plan.rules:
         if rule.is_dataset_rule and rule.code not in broken:
             guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings))
+            if summaries is not None and getattr(rule, "is_split_rule", False) and rule.code not in broken:
+                summary = guarded(rule, lambda r=rule: r.summarize(states[r.code], info))
+                if rule.code not in broken:
+                    summaries.setdefault(rule.code, []).append(summary)
+    return findings
+
+
+def cross_check(plan: Plan, summaries: dict[str, list[Any]]) -> list[Finding]:
+    """Run each split rule over the summaries of every dataset linted together."""
+    findings: list[Finding] = []
+    for rule in plan.rules:
+        if rule.code not in summaries:
+            continue
+        try:
+            _stamp(plan, rule, list(rule.cross_check(summaries[rule.code])), findings)
+        except Exception as exc:  # a rule bug must never pass silently
+            paths = {getattr(s, "path", "") for s in summaries[rule.code]}
+            findings.append(_crash(rule, ", ".join(sorted(paths)), exc))
     return findings
 
 

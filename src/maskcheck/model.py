@@ -185,6 +185,19 @@ class DatasetInfo:
     annotation_section: str = "annotations"
     category_section: str = "categories"
     locator: Any = None  # Callable[[str, int], Location] for multi-file formats
+    # Formats that label by name: where their name -> id map came from ("labels.txt",
+    # "--classes x.yaml"); None when there is none (string-label then says how to give one).
+    class_source: str | None = None
+    # The user's training setup (config file / --target), set by api.lint before linting:
+    # a targets.Target (None: none named; rules then judge as torchvision would), the
+    # num_classes the model is built with, and the class list the user declared.
+    target: Any = None
+    num_classes: int | None = None
+    classes: Any = None  # list[str] in label order, or dict[str, int] name -> id
+    # Where the image files are (--images DIR); None: geometry/image rules look next to the
+    # annotation file. `cache` holds per-dataset lookups rules share (found image root).
+    images_dir: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, section: str, index: int, **ids: Any) -> Location:
         """Where record `index` of `section` is, for dataset rules that kept only indices.
@@ -220,6 +233,8 @@ class Batch:
     info: DatasetInfo
     images: Table
     anns: Table
+    # Derived data several rules share (the decoded geometry), computed once per batch.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def ann_location(self, row: int, *, category: bool = True) -> Location:
         return _location(self.info, self.info.annotation_section, self.anns, row, category)
@@ -283,6 +298,9 @@ class Report:
     images: int = 0
     annotations: int = 0
     rules: list[Any] = field(default_factory=list)  # the enabled rules, for reporters
+    # Set by baseline.apply: findings hidden by the baseline, and baseline entries gone.
+    baselined: int | None = None
+    baseline_gone: int | None = None
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)

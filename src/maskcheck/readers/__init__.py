@@ -62,3 +62,19 @@ def _unknown(path: Path) -> str:
     if path.is_dir():
         return f"no supported annotations in this folder (looked for: {known})"
     return f"not a supported annotation file (looked for: {known})"
+
+
+# Registered after the definitions above because these modules import this package.
+# Folder and XML layouts come before loose JSON: a VOC or CVAT folder may hold JSON too.
+from maskcheck.readers import cvat, voc  # noqa: E402
+
+register_format(voc, before="coco")
+register_format(cvat, before="coco")
+
+# YOLO is a folder layout too; LabelMe and JSON records are loose JSON that COCO's sniff
+# must not be asked about first (an SA-1B record holds an "annotations" key).
+from maskcheck.readers import labelme, records, yolo  # noqa: E402
+
+register_format(yolo, before="coco")
+register_format(labelme, before="coco")
+register_format(records, before="coco")

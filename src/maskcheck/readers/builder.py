@@ -41,6 +41,7 @@ class Builder:
             "path", "line", "pointer", "is_object", "has_label")}
         self.problems: list[tuple[str, str]] = []
         self.extra: dict[str, list[Any]] = {}  # reader-specific annotation columns
+        self.extra_images: dict[str, list[Any]] = {}  # and image columns (one value per image)
 
     # ----------------------------------------------------------------------------- rows
     def add_image(self, file_name: Any, width: Any, height: Any, path: str, *,
@@ -109,6 +110,8 @@ class Builder:
             values = self.img.get(name)
             images["has_" + name] = (np.ones(n_img, dtype=bool) if values is None else
                                      np.array([v is not MISSING for v in values], dtype=bool))
+        for name, values in self.extra_images.items():
+            images[name] = _column(values)
         if counts:
             for name in ("n_labels", "n_masks", "n_boxes"):
                 images[name] = np.array(self.img[name], dtype=np.int64)
@@ -134,8 +137,7 @@ class Builder:
             "pointer": object_column([p or None for p in a["pointer"]]),
         }
         for name, values in self.extra.items():
-            ints = all(type(v) is int for v in values)
-            cols[name] = np.array(values, dtype=np.int64) if ints else object_column(values)
+            cols[name] = _column(values)
         cols.update(self._category_ids())
         if "raw_category_id" in cols:  # an absent label is malformed-record's, not a bad id
             raw = cols["raw_category_id"]
@@ -147,9 +149,21 @@ class Builder:
             self.classes.categories() if self.classes is not None else _categories_from_ids(cols))
         img_t, ann_t = Table(images, n=n_img), Table(cols, n=n)
         info = DatasetInfo(path=info_path or self.where, format=self.fmt, categories=cats,
-                           num_images=n_img, num_annotations=n, problems=self.problems)
+                           num_images=n_img, num_annotations=n, problems=self.problems,
+                           class_source=self.classes.source if self.classes is not None else None)
         info.locator = _locator(info, img_t, ann_t, self.classes)
         return assemble(info, img_t, ann_t, image_row)
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    kinds = set(map(type, values))
+    if kinds <= {bool}:
+        return np.array(values, dtype=bool)
+    if kinds <= {int}:
+        return np.array(values, dtype=np.int64)
+    if kinds <= {int, float}:
+        return np.array(values, dtype=np.float64)
+    return object_column(values)
 
 
 def _floats(values: list[Any]) -> np.ndarray:

@@ -33,6 +33,12 @@ class ClassMap:
     ids: dict[str, int] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # name -> 1-based line (0: unknown)
     ignored: frozenset[str] = frozenset()  # labels that are dropped on purpose (__ignore__)
+    # Every (name, id, line) as written, repeats included (duplicate-category-* see them);
+    # empty: built from `ids`.
+    entries: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def _entries(self) -> list[tuple[str, int, int]]:
+        return self.entries or [(k, v, self.lines.get(k, 0)) for k, v in self.ids.items()]
 
     def names_by_id(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -42,11 +48,12 @@ class ClassMap:
 
     def categories(self) -> Table:
         """The class list as a categories Table (`index`, `id`, `id_ok`, `name`, ...)."""
-        names = list(self.ids)
+        entries = self._entries()
+        names = [e[0] for e in entries]
         n = len(names)
         return Table({
             "index": np.arange(n, dtype=np.int64),
-            "id": np.array([self.ids[k] for k in names], dtype=np.int64),
+            "id": np.array([e[1] for e in entries], dtype=np.int64),
             "id_ok": np.ones(n, dtype=bool),
             "name": object_column(names),
             "is_object": np.ones(n, dtype=bool),
@@ -55,8 +62,8 @@ class ClassMap:
         })
 
     def locate(self, index: int, **ids: Any) -> Location:
-        names = list(self.ids)
-        line = self.lines.get(names[index], 0) if 0 <= index < len(names) else 0
+        entries = self._entries()
+        line = entries[index][2] if 0 <= index < len(entries) else 0
         return Location(path=self.path, line=line or None, **ids)
 
 
@@ -82,8 +89,10 @@ def from_names(names: list[str], source: str, path: str, lines: list[int] | None
         if name == IGNORE_LABEL and shift:
             cmap.ignored = frozenset({IGNORE_LABEL})
             continue
+        line = lines[i] if lines else i + 1
         cmap.ids.setdefault(name, i - shift)
-        cmap.lines.setdefault(name, lines[i] if lines else i + 1)
+        cmap.lines.setdefault(name, line)
+        cmap.entries.append((name, i - shift, line))
     return cmap
 
 

@@ -18,6 +18,9 @@ def to_dict(report: Report) -> dict[str, Any]:
         "summary": {"images": report.images, "annotations": report.annotations, **report.counts()},
         "findings": [f.to_dict() for f in report.findings],
     }
+    if report.baselined is not None:  # only with --baseline; `findings` then holds the new ones
+        out["summary"]["baselined"] = report.baselined
+        out["summary"]["baseline_gone"] = report.baseline_gone
     if report.errors:
         out["errors"] = [{"path": e.path, "message": e.message} for e in report.errors]
     return out

@@ -9,13 +9,21 @@ from rich.markup import escape
 from rich.text import Text
 
 from maskcheck.model import Finding, Report, Severity
+from maskcheck.reporters.summary import baseline_line, statistics_text
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def render(report: Report, console: Console, max_examples: int = 10) -> None:
-    """Write the report to `console` (the CLI decides where that points, and colours)."""
-    by_rule = sorted(report.findings, key=lambda f: (-f.severity, f.code))
+def render(report: Report, console: Console, max_examples: int = 10,
+           statistics: bool = False) -> None:
+    """Write the report to `console` (the CLI decides where that points, and colours).
+
+    `statistics`: a count per rule instead of the findings (`--statistics`).
+    """
+    if statistics:
+        console.print(statistics_text(report), end="", markup=False, highlight=False,
+                      soft_wrap=True)
+    by_rule = [] if statistics else sorted(report.findings, key=lambda f: (-f.severity, f.code))
     for (code, rule), group in groupby(by_rule, key=lambda f: (f.code, f.rule)):
         items: list[Finding] = list(group)
         sev = items[0].severity
@@ -38,4 +46,6 @@ def render(report: Report, console: Console, max_examples: int = 10) -> None:
         summary += f"; {len(report.errors)} input(s) could not be read"
     elif not report.findings:
         summary += " — clean"
+    if report.baselined is not None:
+        console.print(baseline_line(report), highlight=False)
     console.print(summary, style=style, highlight=False)

@@ -1,3 +1,25 @@
-"""Built-in rules. Importing this package registers them."""
+"""Built-in rules. Importing this package registers them.
 
-from maskcheck.rules import distribution, integrity, labels, structure  # noqa: F401
+Families: MC0xx/MC1xx (integrity, labels, distribution), geometry MC2xx, image files MC3xx,
+LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, framework and splits MC5xx.
+"""
+
+from maskcheck.rules import (  # noqa: F401
+    cvat_checks,
+    distribution,
+    framework,
+    geometry_background,
+    geometry_boxes,
+    geometry_crowd,
+    geometry_masks,
+    geometry_polygons,
+    geometry_rle,
+    images,
+    integrity,
+    labelme_checks,
+    labels,
+    splits,
+    structure,
+    voc_checks,
+    yolo_checks,
+)

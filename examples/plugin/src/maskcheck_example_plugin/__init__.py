@@ -1,0 +1,1 @@
+"""An example maskcheck plugin (see rules.py)."""

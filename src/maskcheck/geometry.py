@@ -1,0 +1,579 @@
+"""Decoded geometry of a batch: the one place that calls pycocotools and shapely.
+
+A batch's `segmentation` column holds raw JSON bytes. Polygons are decoded for the whole
+batch at once: the bytes of every polygon annotation are joined, one numpy pass over the
+bytes finds the structure (nesting depth, where each polygon and each number starts), and
+one msgspec call parses every number into a flat float64 buffer with per-polygon offsets.
+Only annotations whose structure is irregular (a flat list, `[[]]`, a string inside...)
+are decoded one by one, to say exactly what is wrong. RLE objects are few (crowd regions)
+and are validated one by one, then measured with pycocotools' C routines.
+
+`of(batch)` returns the batch's `BatchGeometry`, computed once and cached on the batch,
+so the twenty-odd geometry rules share one decode. Its parts are lazy: the shapely
+validity test or the duplicate search only run when a rule asks for them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
+from typing import Any
+
+import msgspec
+import numpy as np
+import shapely
+from pycocotools import mask as mask_utils
+
+from maskcheck.model import Batch, SegKind
+
+_POLYS = msgspec.json.Decoder(list[list[float]] | None)
+_ROWS_OF_RAW = msgspec.json.Decoder(list[list[msgspec.Raw]])
+_FLOATS = msgspec.json.Decoder(list[float])
+_BRACKETS = bytes.maketrans(b"[]", b"  ")
+#: Pixel tolerance for comparing a stored box with its mask's extent.
+PIXEL = 1.0
+#: Mask IoU at which two instances are the same object.
+SAME_OBJECT_IOU = 0.95
+#: Images with more instances than this are not searched for duplicates pairwise.
+MAX_PAIRWISE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Polygons:
+    """Every polygon of a batch: `row` is its annotation's row, `part` its index in that
+    annotation's list, and its numbers are `coords[start:start + length]`."""
+
+    row: np.ndarray
+    part: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    coords: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def of(batch: Batch) -> BatchGeometry:
+    geo = batch.cache.get("geometry")
+    if geo is None:
+        geo = batch.cache["geometry"] = BatchGeometry(batch)
+    return geo
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+EMPTY_LIST = ("segmentation is [], an empty list: no mask at all. pycocotools' frPyObjects raises "
+              "IndexError on it; drop the annotation or give it a polygon")
+
+
+def describe_structure(value: Any) -> tuple[str | None, list[list[float]]]:
+    """(what is wrong, or None; the polygons to use) for a polygon list decoded in Python."""
+    if not isinstance(value, list):
+        return "segmentation is not a list of polygons", []
+    if not value:
+        return EMPTY_LIST, []
+    if all(_is_number(v) for v in value):
+        return (f"segmentation is a flat list of {len(value)} numbers; COCO expects a list of "
+                "polygons, [[x1, y1, x2, y2, ...]]: wrap it in one more list"), []
+    polys: list[list[float]] = []
+    for k, poly in enumerate(value):
+        if not isinstance(poly, list):
+            return (f"segmentation[{k}] is {_short(poly)}, not a polygon (a list of numbers); "
+                    "the list mixes polygons and other values"), []
+        if not poly:
+            what = "[[]]" if len(value) == 1 else f"polygon {k} is []"
+            return (f"segmentation {what}: an empty polygon. pycocotools cannot rasterize it; "
+                    "remove the empty list"), []
+        if any(isinstance(v, list) for v in poly):
+            return (f"segmentation is nested too deep (polygon {k} holds lists); COCO expects "
+                    "a list of flat coordinate lists [[x1, y1, ...], ...]"), []
+        bad = [v for v in poly if not _is_number(v)]
+        if bad:
+            return f"polygon {k} holds {_short(bad[0])}, not a number", []
+        polys.append([float(v) for v in poly])
+    return None, polys
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v) if not isinstance(v, float) or np.isfinite(v) else repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _loads(raw: Any) -> Any:
+    # json, not msgspec: a number like 1e999 must become inf here, to be reported as such
+    try:
+        return json.loads(bytes(raw))
+    except ValueError:
+        return None
+
+
+class BatchGeometry:
+    """Per-annotation geometry of one batch. Arrays are indexed by annotation row."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        anns, imgs = batch.anns, batch.images
+        n = self.n = len(anns)
+        self.kind = anns.seg_kind if "seg_kind" in anns else np.zeros(n, dtype=np.uint8)
+        row = anns.image_row if "image_row" in anns else np.full(n, -1)
+        known = row >= 0
+        self.image_w = np.full(n, np.nan)
+        self.image_h = np.full(n, np.nan)
+        if len(imgs) and known.any():
+            self.image_w[known] = imgs.width[row[known]]
+            self.image_h[known] = imgs.height[row[known]]
+        # Messages for polygon annotations whose structure is wrong (row -> message).
+        self.structure: dict[int, str] = {}
+        self.polygons = self._decode_polygons()
+
+    # --- polygons ---------------------------------------------------------------------
+    def _decode_polygons(self) -> Polygons:
+        rows = np.flatnonzero(self.kind == SegKind.POLYGONS)
+        if not len(rows):
+            empty = np.zeros(0, dtype=np.int64)
+            return Polygons(empty, empty, empty, empty, np.zeros(0))
+        seg = self.batch.anns.segmentation
+        raws = [seg[r] for r in rows]
+        fast = _decode_flat(raws)
+        if fast is not None:
+            per_row, length, coords = fast
+            prow = np.repeat(np.arange(len(rows)), per_row)
+        else:
+            prow, length, coords = self._decode_rows(rows, raws)
+        first = np.flatnonzero(np.r_[True, prow[1:] != prow[:-1]]) if len(prow) else prow
+        part = np.arange(len(prow)) - np.repeat(first, np.diff(np.r_[first, len(prow)]))
+        start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64) if len(length) else length
+        return Polygons(rows[prow].astype(np.int64), part.astype(np.int64), start, length, coords)
+
+    def _decode_rows(self, rows: np.ndarray, raws: list[Any]) -> tuple[np.ndarray, ...]:
+        """Row by row, for a batch holding some irregular segmentation: says what is wrong."""
+        values = []
+        for i, raw in enumerate(raws):
+            try:
+                values.append(_POLYS.decode(raw))
+                continue
+            except msgspec.ValidationError:
+                pass
+            message, polys = describe_structure(_loads(raw))
+            if message is not None:
+                self.structure[int(rows[i])] = message
+            # a number beyond float range comes back as inf, for non-finite-coordinate
+            values.append(polys or None)
+        per_row = np.fromiter((-1 if v is None else len(v) for v in values), np.int64, len(values))
+        polys = list(chain.from_iterable(v for v in values if v))
+        length = np.fromiter(map(len, polys), np.int64, len(polys))
+        # [] (spelled with spaces) and [[]] decode fine but are not masks
+        prow = np.repeat(np.arange(len(rows)), np.maximum(per_row, 0))
+        bad = per_row <= 0
+        bad[prow[length == 0]] = True
+        if bad.any():
+            for i in np.flatnonzero(bad).tolist():
+                if int(rows[i]) not in self.structure:
+                    message, _ = describe_structure(_loads(raws[i]))
+                    self.structure[int(rows[i])] = message or "segmentation is not a list of polygons"
+            keep = ~bad[prow]
+            polys = [q for q, k in zip(polys, keep.tolist(), strict=True) if k]
+            length, prow = length[keep], prow[keep]
+        coords = np.fromiter(chain.from_iterable(polys), np.float64, int(length.sum()))
+        return prow, length, coords
+
+    @cached_property
+    def poly(self) -> PolygonStats:
+        return PolygonStats(self.polygons)
+
+    @cached_property
+    def self_intersecting(self) -> np.ndarray:
+        """Indices of polygons whose ring crosses itself (shapely's validity test)."""
+        st = self.poly
+        test = np.flatnonzero(st.usable & (st.points >= 4) & ~st.collinear)
+        if not len(test):
+            return test
+        xy, ring = st.points_of(test)
+        simple = _star_shaped(xy, ring, st.points[test])
+        if simple.all():
+            return test[:0]
+        test = test[~simple]
+        keep = ~simple[ring]
+        xy, ring = xy[keep], np.repeat(np.arange(len(test)), st.points[test])
+        rings = shapely.linearrings(xy, indices=ring)
+        polys = shapely.polygons(rings)
+        invalid = ~shapely.is_valid(polys)
+        if not invalid.any():
+            return test[invalid]
+        reasons = shapely.is_valid_reason(polys[invalid])
+        # "Ring Self-intersection" is a ring touching itself at one point (a pinch):
+        # rasterizers fill it as intended. Only rings that cross are reported.
+        crossing = np.array([r.startswith("Self-intersection") for r in reasons], dtype=bool)
+        return test[invalid][crossing]
+
+    # --- RLE --------------------------------------------------------------------------
+    @cached_property
+    def rle(self) -> RleStats:
+        return RleStats(self)
+
+    # --- per-annotation mask summary --------------------------------------------------
+    @cached_property
+    def mask(self) -> MaskSummary:
+        return MaskSummary(self)
+
+    @cached_property
+    def perimeter(self) -> np.ndarray:
+        """Each annotation's outline length in pixels (0 where it has no usable polygon)."""
+        st, p = self.poly, self.polygons
+        return np.bincount(p.row, weights=st.perimeter, minlength=self.n) if len(p) else np.zeros(self.n)
+
+    @cached_property
+    def same_object_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(i, j, mask IoU) for pairs of one image whose masks overlap >= SAME_OBJECT_IOU."""
+        return _same_object_pairs(self)
+
+
+def _star_shaped(xy: np.ndarray, ring: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Polygons proven simple without shapely: seen from the mean of its vertices, each
+    edge turns strictly the same way by less than a half-turn and the turns add up to
+    one full turn. Then every edge sweeps its own angular sector around that point, so no
+    two edges can cross (the polygon is star-shaped). Most annotated outlines pass; the
+    rest go to shapely's validity test."""
+    first = np.concatenate([[0], np.cumsum(points)[:-1]])
+    centre = np.add.reduceat(xy, first, axis=0) / points[:, None]
+    v = xy - centre[ring]
+    nxt = np.arange(1, len(v) + 1)
+    nxt[np.cumsum(points) - 1] = first
+    cross = v[:, 0] * v[nxt, 1] - v[:, 1] * v[nxt, 0]
+    dot = v[:, 0] * v[nxt, 0] + v[:, 1] * v[nxt, 1]
+    turn = np.arctan2(cross, dot)
+    pos = np.logical_and.reduceat(cross > 0, first)
+    neg = np.logical_and.reduceat(cross < 0, first)
+    total = np.abs(np.add.reduceat(turn, first))
+    return (pos | neg) & (np.abs(total - 2 * np.pi) < 1e-6)
+
+
+def _decode_flat(raws: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(polygons per row, numbers per polygon, every number) when every row is regular.
+
+    The nesting is read as raw slices (no numbers parsed), then all polygons are joined
+    with their brackets blanked out and parsed as one flat list of floats: half the work
+    of decoding nested lists. Anything irregular (a flat list, nesting too deep, an empty
+    polygon, a string, a number out of range) makes it return None.
+    """
+    try:
+        nested = _ROWS_OF_RAW.decode(b"[" + b",".join(raws) + b"]")
+    except msgspec.DecodeError:
+        return None
+    per_row = np.fromiter(map(len, nested), np.int64, len(nested))
+    if not per_row.all():
+        return None
+    polys = list(chain.from_iterable(nested))
+    text = b",".join(polys)
+    if text.count(b"[") != len(polys):  # a polygon holding lists: nested too deep
+        return None
+    commas = np.fromiter((bytes(q).count(b",") for q in polys), np.int64, len(polys))
+    try:
+        values = _FLOATS.decode(b"[" + text.translate(_BRACKETS) + b"]")
+    except msgspec.DecodeError:  # an empty polygon, a string or null, 1e999
+        return None
+    length = commas + 1
+    if len(values) != int(length.sum()):
+        return None
+    return per_row, length, np.fromiter(values, np.float64, len(values))
+
+
+class PolygonStats:
+    """Per-polygon measures: point counts, finiteness, shoelace area, extent."""
+
+    def __init__(self, p: Polygons) -> None:
+        self.p = p
+        self.odd = p.length % 2 == 1
+        self.points = p.length // 2
+        finite = np.isfinite(p.coords)
+        if len(p):
+            self.finite = np.logical_and.reduceat(finite, p.start) if len(p.coords) else np.ones(0, bool)
+        else:
+            self.finite = np.ones(0, dtype=bool)
+        self.usable = ~self.odd & (self.points >= 3) & self.finite
+        n = len(p)
+        self.area = np.full(n, np.nan)
+        self.perimeter = np.zeros(n)
+        # all points on one line: no area at all (a bow-tie's lobes can also cancel to 0)
+        self.collinear = np.zeros(n, dtype=bool)
+        self.extent = np.full((n, 4), np.nan)
+        use = np.flatnonzero(self.usable)
+        if len(use):
+            xy, _ = self.points_of(use)
+            x, y = xy[:, 0], xy[:, 1]
+            first = np.concatenate([[0], np.cumsum(self.points[use])[:-1]])
+            nxt = np.arange(1, len(x) + 1)
+            nxt[np.cumsum(self.points[use]) - 1] = first
+            cross = x * y[nxt] - x[nxt] * y
+            self.area[use] = 0.5 * np.abs(np.add.reduceat(cross, first))
+            self.perimeter[use] = np.add.reduceat(np.hypot(x[nxt] - x, y[nxt] - y), first)
+            start = np.repeat(first, self.points[use])
+            vx, vy = x - x[start], y - y[start]
+            spread = np.add.reduceat(np.abs(vx * vy[nxt] - vx[nxt] * vy), first)
+            self.collinear[use] = spread <= 1e-9 * np.maximum(self.perimeter[use], 1.0) ** 2
+            self.extent[use, 0] = np.minimum.reduceat(x, first)
+            self.extent[use, 1] = np.minimum.reduceat(y, first)
+            self.extent[use, 2] = np.maximum.reduceat(x, first)
+            self.extent[use, 3] = np.maximum.reduceat(y, first)
+
+    def points_of(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(points (m, 2), polygon number of each point) for the even-length polygons `which`."""
+        p = self.p
+        lengths = p.length[which]
+        total = int(lengths.sum())
+        base = np.repeat(p.start[which] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        flat = p.coords[base + np.arange(total)]
+        ring = np.repeat(np.arange(len(which)), lengths // 2)
+        return flat.reshape(-1, 2), ring
+
+
+class RleStats:
+    """Validated RLE masks: problems by row, and size, area and extent of the good ones."""
+
+    def __init__(self, geo: BatchGeometry) -> None:
+        n = geo.n
+        self.rows = np.flatnonzero(geo.kind == SegKind.RLE)
+        self.problem: dict[int, str] = {}
+        self.size = np.full((n, 2), -1, dtype=np.int64)  # (h, w) as written
+        self.area = np.full(n, np.nan)
+        self.extent = np.full((n, 4), np.nan)
+        good: list[int] = []
+        objs: list[dict[str, Any]] = []
+        seg = geo.batch.anns.segmentation if len(self.rows) else None
+        raws = [seg[r] for r in self.rows] if seg is not None else []
+        try:  # typed and in one call; a bad object sends the batch to the per-row path
+            typed = _BATCH_RLE.decode(b"[" + b",".join(raws) + b"]") if raws else []
+        except msgspec.ValidationError:
+            typed = [None] * len(raws)
+        for r, raw, fast in zip(self.rows.tolist(), raws, typed, strict=True):
+            if fast is not None and (fast.size[0] >= 0 and fast.size[1] >= 0):
+                size, counts, runs, message = check_runs(fast.size, fast.counts)
+            else:
+                size, counts, runs, message = check_rle(_loads(raw))
+            if size is not None:
+                self.size[r] = size
+            if message is not None:
+                self.problem[r] = message
+                continue
+            good.append(r)
+            objs.append({"size": list(size), "counts": counts})
+            # the foreground runs, summed here: pycocotools' area() overflows a uint8
+            # under numpy 2 when given more than 255 masks at once
+            self.area[r] = float(runs[1::2].sum())
+        if good:
+            rles = [_to_coco_rle(o) for o in objs]
+            box = mask_utils.toBbox(rles)
+            self.extent[good] = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
+            self.rles = dict(zip(good, rles, strict=True))
+        else:
+            self.rles = {}
+
+
+def _to_coco_rle(obj: dict[str, Any]) -> dict[str, Any]:
+    h, w = obj["size"]
+    counts = obj["counts"]
+    if isinstance(counts, str):
+        return {"size": [h, w], "counts": counts.encode()}
+    return mask_utils.frPyObjects([{"size": [h, w], "counts": counts}], h, w)[0]
+
+
+_NO_RUNS = np.zeros(0, dtype=np.int64)
+
+
+class _Rle(msgspec.Struct):
+    size: tuple[int, int]
+    counts: list[int] | str
+
+
+_BATCH_RLE = msgspec.json.Decoder(list[_Rle])
+
+
+def decode_rle_string(text: str) -> np.ndarray | str:
+    """COCO's compressed counts (LEB128-like, 5 bits a char, deltas from index 3) as run
+    lengths, or a message saying why the string cannot be decoded."""
+    data = np.frombuffer(text.encode("latin-1", errors="replace"), dtype=np.uint8).astype(np.int64)
+    if not len(data):
+        return np.zeros(0, dtype=np.int64)
+    bad = np.flatnonzero((data < 48) | (data > 111))
+    if len(bad):
+        return (f"character {text[int(bad[0])]!r} at position {int(bad[0])} is outside COCO's "
+                "RLE alphabet ('0'..'o')")
+    c = data - 48
+    more = (c & 0x20) != 0
+    if more[-1]:
+        return "the string ends in the middle of a number (cut off?)"
+    end = np.flatnonzero(~more)
+    start = np.r_[0, end[:-1] + 1]
+    if int((end - start).max()) > 12:
+        return "a run length has more than 12 characters: not COCO RLE"
+    token = np.repeat(np.arange(len(end)), end - start + 1)
+    shift = 5 * (np.arange(len(c)) - start[token])
+    values = np.bincount(token, weights=((c & 0x1F) << shift).astype(np.float64)).astype(np.int64)
+    last = c[end]
+    neg = (last & 0x10) != 0
+    values[neg] -= np.int64(1) << (5 * (end - start + 1))[neg]
+    runs = values.copy()
+    if len(runs) > 2:
+        runs[3::2] = values[1] + np.cumsum(values[3::2])
+        runs[4::2] = values[2] + np.cumsum(values[4::2])
+    return runs
+
+
+def check_rle(value: Any) -> tuple[tuple[int, int] | None, Any, np.ndarray, str | None]:
+    """(size, counts as written, run lengths, problem) of a decoded RLE object."""
+    if not isinstance(value, dict):
+        return None, None, _NO_RUNS, "segmentation is not an RLE object"
+    missing = [k for k in ("size", "counts") if k not in value]
+    if missing:
+        return None, None, _NO_RUNS, f"RLE object lacks {' and '.join(map(repr, missing))}"
+    size = value["size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)):
+        return None, None, _NO_RUNS, f"RLE size must be [height, width] as two integers, got {_short(size)}"
+    h, w = size
+    if h < 0 or w < 0:
+        return (h, w), None, _NO_RUNS, f"RLE size [{h}, {w}] is negative"
+    return check_runs((h, w), value["counts"])
+
+
+def _int_array(values: list[Any]) -> np.ndarray | None:
+    """The list as int64, or None when some value is not an integer (bools included)."""
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        arr = np.array(values)
+    except (OverflowError, ValueError):
+        return None
+    return arr.astype(np.int64) if arr.dtype.kind in "iu" and arr.ndim == 1 else None
+
+
+def check_runs(size: tuple[int, int], counts: Any) -> tuple[tuple[int, int], Any, np.ndarray, str | None]:
+    h, w = size
+    if isinstance(counts, str):
+        runs = decode_rle_string(counts)
+        if isinstance(runs, str):
+            return (h, w), None, _NO_RUNS, f"RLE counts string cannot be decoded: {runs}"
+    elif isinstance(counts, list) and (runs := _int_array(counts)) is not None:
+        pass
+    else:
+        return (h, w), None, _NO_RUNS, "RLE counts must be a list of integers or a COCO counts string"
+    neg = np.flatnonzero(runs < 0)
+    if len(neg):
+        return ((h, w), None, _NO_RUNS,
+                f"RLE counts hold a negative run ({int(runs[neg[0]])} at position {int(neg[0])}); "
+                "run lengths cannot be negative")
+    total = int(runs.sum())
+    if total != h * w:
+        return ((h, w), None, _NO_RUNS,
+                f"RLE counts sum to {total:,} pixels but size [{h}, {w}] has {h * w:,}: decoding "
+                "it writes past the mask or leaves it short (pycocotools does not check)")
+    return (h, w), counts, runs, None
+
+
+class MaskSummary:
+    """One mask per annotation: its area, extent and whether it can be measured at all.
+
+    Polygon annotations use the polygons' own geometry (shoelace area, coordinate
+    extent): that is what the stored box and area were computed from, so no
+    rasterization error enters the comparison.
+    """
+
+    def __init__(self, geo: BatchGeometry) -> None:
+        n = geo.n
+        st = geo.poly
+        p = geo.polygons
+        self.area = np.full(n, np.nan)
+        self.extent = np.full((n, 4), np.nan)
+        self.measured = np.zeros(n, dtype=bool)
+        # an annotation is measured when all its polygons are usable
+        if len(p):
+            bad_rows = np.unique(p.row[~st.usable])
+            use = st.usable
+            rows = p.row[use]
+            if len(rows):
+                self.area_sum = np.bincount(rows, weights=st.area[use], minlength=n)
+                first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+                urow = rows[first]
+                ext = st.extent[use]
+                self.area[urow] = self.area_sum[urow]
+                self.extent[urow, 0] = np.minimum.reduceat(ext[:, 0], first)
+                self.extent[urow, 1] = np.minimum.reduceat(ext[:, 1], first)
+                self.extent[urow, 2] = np.maximum.reduceat(ext[:, 2], first)
+                self.extent[urow, 3] = np.maximum.reduceat(ext[:, 3], first)
+                self.measured[urow] = True
+            self.measured[bad_rows] = False
+            self.area[bad_rows] = np.nan
+            self.extent[bad_rows] = np.nan
+        rle = geo.rle
+        good = np.isfinite(rle.area)
+        self.area[good] = rle.area[good]
+        self.extent[good] = rle.extent[good]
+        self.measured |= good
+        self.is_rle = good
+
+
+def mask_rles(geo: BatchGeometry, rows: np.ndarray) -> list[dict[str, Any]]:
+    """pycocotools RLEs of the measured masks `rows` (polygons rasterized at image size)."""
+    p = geo.polygons
+    out = []
+    for r in rows.tolist():
+        rle = geo.rle.rles.get(r)
+        if rle is not None:
+            out.append(rle)
+            continue
+        h, w = geo.image_h[r], geo.image_w[r]
+        if not (np.isfinite(h) and np.isfinite(w)) or h < 1 or w < 1:
+            ext = geo.mask.extent[r]
+            h, w = np.ceil(ext[3]) + 1, np.ceil(ext[2]) + 1
+        lo, hi = np.searchsorted(p.row, [r, r + 1])
+        polys = [p.coords[s:s + n].tolist() for s, n in zip(p.start[lo:hi], p.length[lo:hi], strict=True)]
+        out.append(mask_utils.merge(mask_utils.frPyObjects(polys, int(h), int(w))))
+    return out
+
+
+def _same_object_pairs(geo: BatchGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    m = geo.mask
+    anns = geo.batch.anns
+    image_row = anns.image_row if "image_row" in anns else np.full(geo.n, -1)
+    cand = np.flatnonzero(m.measured & (image_row >= 0) & (m.area > 0))
+    if len(cand) < 2:
+        return empty
+    img = image_row[cand]
+    order = np.argsort(img, kind="stable")
+    cand, img = cand[order], img[order]
+    first = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
+    size = np.diff(np.r_[first, len(img)])
+    group_end = np.repeat(first + size, size)
+    too_big = np.repeat(size > MAX_PAIRWISE, size)
+    cnt = np.where(too_big, 0, group_end - np.arange(len(cand)) - 1)
+    total = int(cnt.sum())
+    if not total:
+        return empty
+    i = np.repeat(np.arange(len(cand)), cnt)
+    j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    a, b = cand[i], cand[j]
+    # Cheap filter first: mask IoU >= t needs extent IoU >= t-ish and areas within t.
+    ea, eb = m.extent[a], m.extent[b]
+    ix = np.clip(np.minimum(ea[:, 2], eb[:, 2]) - np.maximum(ea[:, 0], eb[:, 0]), 0, None)
+    iy = np.clip(np.minimum(ea[:, 3], eb[:, 3]) - np.maximum(ea[:, 1], eb[:, 1]), 0, None)
+    inter = ix * iy
+    area_a = (ea[:, 2] - ea[:, 0]) * (ea[:, 3] - ea[:, 1])
+    area_b = (eb[:, 2] - eb[:, 0]) * (eb[:, 3] - eb[:, 1])
+    union = area_a + area_b - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        box_iou = np.where(union > 0, inter / union, 0.0)
+        ratio = np.minimum(m.area[a], m.area[b]) / np.maximum(m.area[a], m.area[b])
+    keep = (box_iou >= 0.8) & (ratio >= SAME_OBJECT_IOU)
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return empty
+    rows = np.unique(np.r_[a, b])
+    rles = dict(zip(rows.tolist(), mask_rles(geo, rows), strict=True))
+    ious = np.array([float(mask_utils.iou([rles[x]], [rles[y]], [0])[0, 0])
+                     for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+    hit = ious >= SAME_OBJECT_IOU
+    return a[hit], b[hit], ious[hit]

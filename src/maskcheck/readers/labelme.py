@@ -1,0 +1,286 @@
+"""LabelMe JSON (wkentaro/labelme): one file per image, shapes with string labels.
+
+A folder is one dataset per directory holding LabelMe files, each row with its own file
+and JSON pointer (`/shapes/3`). Shapes that share a `group_id` and a label are parts of one
+instance, as labelme2coco joins them: they become one annotation with several polygons.
+Shapes become COCO geometry in pixels: polygon as is, rectangle as its four corners,
+circle as a 32-gon, mask as RLE; line, linestrip and point shapes get no segmentation
+(labelme-shape-not-mask reports them). The class map is `--classes FILE`, else a
+`labels.txt` in the folder of the files or one of its two parents (labelme's examples keep
+it beside `data_annotated/`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from maskcheck.errors import InputProblem
+from maskcheck.model import Dataset, InputError, SegKind
+from maskcheck.readers import classmap, jsonio
+from maskcheck.readers.builder import Builder
+from maskcheck.readers.columns import MISSING
+
+NAME = "labelme"
+_U: Any = msgspec.UNSET
+_NULL = msgspec.Raw(b"null")
+
+# shape_type -> the number of points it needs: (minimum, maximum or None)
+POINTS = {"polygon": (3, None), "rectangle": (2, 2), "circle": (2, 2), "mask": (2, 2),
+          "line": (2, 2), "linestrip": (2, None), "point": (1, 1), "points": (1, None)}
+AREA_SHAPES = frozenset({"polygon", "rectangle", "circle", "mask"})
+
+
+class _Shape(msgspec.Struct, gc=False):
+    label: Any = _U
+    points: Any = _U
+    group_id: Any = None
+    shape_type: Any = "polygon"  # labelme's own default when the key is absent
+    mask: Any = None
+
+
+class _File(msgspec.Struct):
+    shapes: msgspec.Raw = msgspec.Raw()
+    imagePath: Any = _U
+    imageData: msgspec.Raw = _NULL
+    imageHeight: Any = _U
+    imageWidth: Any = _U
+
+
+# --------------------------------------------------------------------------------- detection
+def _head(path: Path, size: int = 1 << 14) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError:
+        return b""
+
+
+def sniff(path: Path) -> bool:
+    """A JSON object with LabelMe's `shapes` key next to one of its image keys."""
+    head = _head(path).lstrip()
+    return (head.startswith(b"{") and b'"shapes"' in head
+            and any(k in head for k in (b'"imagePath"', b'"imageData"', b'"imageHeight"',
+                                        b'"flags"', b'"version"')))
+
+
+def _json_files(folder: Path) -> list[Path]:
+    found = []
+    for p in folder.rglob("*.json"):
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
+def detect(path: Path) -> bool:
+    if path.is_dir():
+        return any(sniff(p) for p in _json_files(path)[:50])
+    return path.name.lower().endswith(".json") and sniff(path)
+
+
+# --------------------------------------------------------------------------------- class map
+def find_labels_txt(folder: Path) -> Path | None:
+    for candidate in (folder, folder.parent, folder.parent.parent):
+        path = candidate / "labels.txt"
+        if path.is_file():
+            return path
+    return None
+
+
+def class_map_for(folder: Path, options: dict[str, Any]) -> classmap.ClassMap | None:
+    given = options.get("classes")
+    if given is not None:
+        return given if isinstance(given, classmap.ClassMap) else classmap.load(Path(given))
+    path = find_labels_txt(folder)
+    if path is None:
+        return None
+    names, lines = classmap.read_text_names(path)
+    return classmap.from_names(names, "labels.txt", str(path), lines) if names else None
+
+
+# --------------------------------------------------------------------------------- reading
+def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
+    options = options or {}
+    if not path.is_dir():
+        files = [path]
+    else:
+        try:
+            files = [p for p in _json_files(path) if sniff(p)]
+        except OSError as exc:
+            yield InputError(str(path), f"cannot list the folder: {exc.strerror or exc}")
+            return
+        if not files:
+            yield InputError(str(path), "no LabelMe JSON files (with 'shapes' and 'imagePath') here")
+            return
+    by_dir: dict[Path, list[Path]] = {}
+    for f in files:
+        by_dir.setdefault(f.parent, []).append(f)
+    for folder, group in by_dir.items():
+        try:
+            cmap = class_map_for(folder, options)
+        except InputProblem as exc:
+            yield InputError(exc.path, exc.message)
+            return
+        where = str(path) if not path.is_dir() else str(folder)
+        builder = Builder(where, NAME, cmap)
+        read_any = False
+        for f in group:
+            try:
+                _read_file(builder, f, cmap)
+                read_any = True
+            except InputProblem as exc:
+                yield InputError(exc.path, exc.message)
+        if read_any:
+            yield builder.build()
+
+
+def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
+    where = str(path)
+    data = jsonio.read_bytes(path)
+    try:
+        doc = jsonio.decode(where, data, _File)
+    except msgspec.ValidationError as exc:
+        raise InputProblem(where, f"not a LabelMe file: {exc}") from None
+    height = _dim(doc.imageHeight)
+    width = _dim(doc.imageWidth)
+    image_path = doc.imagePath if doc.imagePath is not _U else MISSING
+    exists = _image_exists(path, image_path)
+    embedded = bytes(doc.imageData).strip() not in (b"null", b"", b'""')
+    row = b.add_image(image_path, width, height, where, pointer="/imagePath")
+    b.extra_images.setdefault("image_exists", []).append(exists)
+    b.extra_images.setdefault("image_embedded", []).append(embedded)
+    if not len(doc.shapes):
+        return
+    try:
+        shapes = msgspec.json.decode(doc.shapes, type=list[msgspec.Raw])
+    except msgspec.ValidationError:
+        raise InputProblem(where, "'shapes' must be a list of shape objects") from None
+    dec = msgspec.json.Decoder(_Shape)
+    ignored = cmap.ignored if cmap is not None else frozenset()
+    groups: dict[tuple[Any, Any], int] = {}  # (label, group_id) -> annotation row
+    for i, raw in enumerate(shapes):
+        pointer = f"/shapes/{i}"
+        try:
+            shape = dec.decode(raw)
+        except msgspec.ValidationError:
+            b.add_ann(row, MISSING, where, pointer=pointer, is_object=False,
+                      shape_type=None, n_points=-1, points_ok=False, parts=1, group=None)
+            continue
+        label = shape.label if shape.label is not _U else MISSING
+        if label in ignored:
+            continue  # `__ignore__`: dropped on purpose by the labelme tools
+        stype = shape.shape_type if isinstance(shape.shape_type, str) else repr(shape.shape_type)
+        pts = _points(shape.points)
+        seg, box = _geometry(stype, pts, shape.mask, height, width)
+        gid = shape.group_id
+        key = (label, gid) if gid is not None and isinstance(label, str) else None
+        whole = seg is not None and stype in AREA_SHAPES
+        if key is not None and key in groups and whole:
+            _join(b, groups[key], seg, box)
+            continue
+        ann = b.add_ann(row, label, where, pointer=pointer, bbox=box, segmentation=seg,
+                        shape_type=stype, n_points=-1 if pts is None else len(pts),
+                        points_ok=pts is not None, parts=1, group=gid)
+        if key is not None:
+            groups[key] = ann
+
+
+def _dim(value: Any) -> Any:
+    if value is _U:
+        return MISSING
+    return value if type(value) in (int, float) else None
+
+
+def _image_exists(json_path: Path, image_path: Any) -> bool:
+    if not isinstance(image_path, str) or not image_path:
+        return False
+    rel = image_path.replace("\\", "/")  # labelme on Windows writes backslashes
+    return (json_path.parent / rel).is_file()
+
+
+def _points(value: Any) -> list[tuple[float, float]] | None:
+    if not isinstance(value, list):
+        return None
+    out = []
+    for p in value:
+        if (not isinstance(p, list) or len(p) != 2
+                or not all(type(c) in (int, float) and math.isfinite(c) for c in p)):
+            return None
+        out.append((float(p[0]), float(p[1])))
+    return out
+
+
+def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
+              height: Any, width: Any) -> tuple[bytes | None, list[float] | None]:
+    """(COCO segmentation JSON, xywh box) of a shape; None where it has none."""
+    if not pts:
+        return None, None
+    lo, hi = POINTS.get(stype, (0, None))
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    if stype not in AREA_SHAPES or len(pts) < lo or (hi is not None and len(pts) > hi):
+        return None, box
+    if stype == "polygon":
+        flat = [c for p in pts for c in p]
+    elif stype == "rectangle":
+        x0, y0, w, h = box
+        flat = [x0, y0, x0 + w, y0, x0 + w, y0 + h, x0, y0 + h]
+    elif stype == "circle":
+        (cx, cy), (px, py) = pts
+        r = math.hypot(px - cx, py - cy)
+        angles = np.linspace(0, 2 * math.pi, 32, endpoint=False)
+        ring = np.column_stack([cx + r * np.cos(angles), cy + r * np.sin(angles)])
+        flat = ring.round(2).ravel().tolist()
+        box = [cx - r, cy - r, 2 * r, 2 * r]
+    else:
+        return _mask_rle(mask, pts, height, width), box
+    return msgspec.json.encode([flat]), box
+
+
+def _mask_rle(mask: Any, pts: list[tuple[float, float]], height: Any, width: Any) -> bytes | None:
+    """A `mask` shape: a base64 PNG of the box between its two points, as COCO RLE."""
+    if not isinstance(mask, str) or type(height) is not int or type(width) is not int:
+        return None
+    try:
+        from PIL import Image
+        from pycocotools import mask as mask_utils
+
+        small = np.asarray(Image.open(io.BytesIO(base64.b64decode(mask)))).astype(bool)
+    except (binascii.Error, OSError, ValueError):
+        return None
+    if small.ndim != 2:
+        small = small.any(axis=-1)
+    full = np.zeros((height, width), dtype=np.uint8)
+    x0, y0 = (max(0, round(c)) for c in pts[0])
+    h = max(0, min(small.shape[0], height - y0))
+    w = max(0, min(small.shape[1], width - x0))
+    full[y0:y0 + h, x0:x0 + w] = small[:h, :w]
+    rle = mask_utils.encode(np.asfortranarray(full))
+    return msgspec.json.encode({"size": rle["size"], "counts": rle["counts"].decode("ascii")})
+
+
+def _join(b: Builder, row: int, seg: bytes | None, box: list[float] | None) -> None:
+    """Add one more part (same label and group_id) to an instance already read."""
+    ann = b.ann
+    old = ann["segmentation"][row]
+    if seg is not None and seg[:1] == b"[" and ann["seg_kind"][row] != SegKind.RLE:
+        parts = (msgspec.json.decode(old) if len(old) and bytes(old)[:1] == b"[" else [])
+        parts += msgspec.json.decode(seg)
+        ann["segmentation"][row] = msgspec.Raw(msgspec.json.encode(parts))
+        ann["seg_kind"][row] = SegKind.POLYGONS
+    old_box = ann["bbox"][row]
+    if box is not None and isinstance(old_box, list):
+        x0, y0 = min(old_box[0], box[0]), min(old_box[1], box[1])
+        x1 = max(old_box[0] + old_box[2], box[0] + box[2])
+        y1 = max(old_box[1] + old_box[3], box[1] + box[3])
+        ann["bbox"][row] = [x0, y0, x1 - x0, y1 - y0]
+    b.extra["parts"][row] += 1

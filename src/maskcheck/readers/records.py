@@ -1,0 +1,355 @@
+"""JSON records: what people write for their own loaders (a JSON list, JSONL, or one object per file).
+
+Two shapes, told apart per record:
+- one record per instance: an image key (`image_id`, `image`, `file_name`, ...), a label,
+  a mask (`mask` | `segmentation` | `polygon`) and/or a `bbox` ([x, y, w, h], as in COCO).
+  COCO results files (lists with `score`) are of this kind;
+- one record per image: an image key and parallel lists `labels`, `masks`, `boxes`
+  (boxes as torchvision targets hold them: [x1, y1, x2, y2]), or a list of instance
+  records under `annotations` (SA-1B: `{"image": {...}, "annotations": [...]}`, one file
+  per image; a folder of them is one dataset).
+
+Masks may be a 2D 0/1 array, COCO RLE (compressed or not) or a polygon (flat, as pairs,
+or COCO's list of lists); they become COCO segmentation JSON. Labels are ints or names
+(names go through `--classes`). `--field label=cls` renames a field; otherwise the first
+name present from each candidate list below is used. A dataset whose records carry no
+label anywhere (SA-1B) is class-agnostic: its instances get no class and no finding for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from maskcheck.errors import InputProblem
+from maskcheck.model import Dataset, InputError
+from maskcheck.readers import classmap, jsonio
+from maskcheck.readers.builder import Builder
+from maskcheck.readers.columns import MISSING
+
+NAME = "records"
+
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "image": ("image_id", "image", "file_name", "filename", "image_path", "img", "image_name",
+              "path"),
+    "label": ("label", "category_id", "class", "cls", "class_id", "category", "category_name",
+              "class_name"),
+    "mask": ("mask", "segmentation", "polygon", "rle", "segm"),
+    "bbox": ("bbox", "box"),
+    "labels": ("labels", "classes", "category_ids", "class_ids"),
+    "masks": ("masks", "segmentations", "polygons"),
+    "boxes": ("boxes", "bboxes"),
+    "annotations": ("annotations", "instances", "objects"),
+}
+FIELDS = tuple(CANDIDATES)
+_JSONL = (".jsonl", ".ndjson")
+AGNOSTIC_ID = 1  # the one class of a dataset that has no labels at all, as SAM trains it
+_SA_OBJECT = re.compile(rb'"image"\s*:\s*\{')
+
+
+# --------------------------------------------------------------------------------- detection
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(1 << 16)
+    except OSError:
+        return b""
+
+
+def sniff(path: Path) -> bool:
+    name = path.name.lower()
+    if name.endswith(_JSONL):
+        return True
+    if not name.endswith(".json"):
+        return False
+    head = _head(path).lstrip()
+    if head.startswith(b"["):
+        return head[1:].lstrip()[:1] in (b"{", b"]")  # a list of objects ([1, 2] is nothing)
+    if not head.startswith(b"{"):
+        return False
+    if _SA_OBJECT.search(head) and b'"images"' not in head and b'"annotations"' in head:
+        return True  # SA-1B: one image object and its annotations
+    return _is_jsonl(head)
+
+
+def _is_jsonl(head: bytes) -> bool:
+    """Two or more lines that each hold one JSON object."""
+    lines = [ln for ln in head.split(b"\n") if ln.strip()]
+    if len(lines) < 2 or not lines[1].lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(msgspec.json.decode(lines[0]), dict)
+    except msgspec.DecodeError:
+        return False
+
+
+def _json_files(folder: Path) -> list[Path]:
+    found = []
+    for p in folder.rglob("*"):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts):
+            continue
+        if p.name.lower().endswith((".json", *_JSONL)) and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
+def detect(path: Path) -> bool:
+    if not path.is_dir():
+        return sniff(path)
+    files = _json_files(path)[:50]
+    # a folder with a COCO file is COCO's (results beside ground truth are read with it)
+    from maskcheck.readers import coco
+
+    return any(sniff(p) for p in files) and not any(coco._sniff(p) and not sniff(p) for p in files)
+
+
+# --------------------------------------------------------------------------------- options
+def _fields(options: dict[str, Any]) -> dict[str, str]:
+    given = options.get("fields") or {}
+    unknown = sorted(set(given) - set(FIELDS))
+    if unknown:
+        raise InputProblem("--field", f"unknown field {unknown[0]!r}; known: {', '.join(FIELDS)}")
+    return dict(given)
+
+
+def _pick(record: dict[str, Any], logical: str, fields: dict[str, str]) -> tuple[str | None, Any]:
+    """(key used, value) of a logical field in one record; (None, MISSING) when absent."""
+    if logical in fields:
+        key = fields[logical]
+        return (key, record[key]) if key in record else (None, MISSING)
+    for key in CANDIDATES[logical]:
+        if key in record:
+            return key, record[key]
+    return None, MISSING
+
+
+# --------------------------------------------------------------------------------- reading
+def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
+    options = options or {}
+    try:
+        fields = _fields(options)
+        given = options.get("classes")
+        cmap = (given if isinstance(given, classmap.ClassMap) or given is None
+                else classmap.load(Path(given)))
+    except InputProblem as exc:
+        yield InputError(exc.path, exc.message)
+        return
+    if not path.is_dir():
+        yield from _read_files([path], str(path), fields, cmap, single=True)
+        return
+    files = [p for p in _json_files(path) if sniff(p)]
+    if not files:
+        yield InputError(str(path), "no JSON record files (.json list, .jsonl) in this folder")
+        return
+    objects = [p for p in files if _head(p).lstrip().startswith(b"{") and not _is_jsonl(_head(p))
+               and not p.name.lower().endswith(_JSONL)]
+    for p in files:
+        if p not in objects:
+            yield from _read_files([p], str(p), fields, cmap, single=True)
+    if objects:  # one object per image (SA-1B): the folder is one dataset
+        yield from _read_files(objects, str(path), fields, cmap, single=False)
+
+
+def _load(path: Path) -> list[tuple[Any, str, int]]:
+    """(record, pointer prefix, line) for every record in the file."""
+    where = str(path)
+    data = jsonio.read_bytes(path)
+    stripped = data.lstrip()
+    if path.name.lower().endswith(_JSONL) or (stripped.startswith(b"{") and _is_jsonl(stripped[:1 << 16])):
+        out = []
+        for no, line in enumerate(data.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append((msgspec.json.decode(line), "", no))
+            except msgspec.DecodeError:
+                out.append((None, "", no))  # one broken line: malformed-record, not the file
+        return out
+    doc = jsonio.decode(where, data)
+    if isinstance(doc, list):
+        return [(rec, f"/{i}", 0) for i, rec in enumerate(doc)]
+    if isinstance(doc, dict):
+        return [(doc, "", 0)]
+    raise InputProblem(where, "expected a JSON list of records, JSONL, or one record object")
+
+
+def _read_files(files: list[Path], where: str, fields: dict[str, str],
+                cmap: classmap.ClassMap | None, single: bool) -> Iterator[Dataset | InputError]:
+    loaded: list[tuple[Path, list[tuple[Any, str, int]]]] = []
+    for f in files:
+        try:
+            recs = _load(f)
+        except InputProblem as exc:
+            yield InputError(exc.path, exc.message)
+            continue
+        if recs and not any(_known(rec, fields) for rec, _, _ in recs):
+            yield InputError(str(f), "not JSON records: no record has an image, label, mask or "
+                                     "box field (name them with --field, e.g. label=cls)")
+            continue
+        loaded.append((f, recs))
+    if not loaded:
+        return
+    labelled = any(_has_label(rec, fields) for _, recs in loaded for rec, _, _ in recs)
+    b = Builder(where, NAME, cmap)
+    images: dict[tuple[str, Any], int] = {}
+    for f, recs in loaded:
+        for rec, prefix, line in recs:
+            _record(b, images, str(f), rec, prefix, line, fields, labelled)
+    yield b.build(counts=True)
+
+
+def _known(rec: Any, fields: dict[str, str]) -> bool:
+    return isinstance(rec, dict) and any(_pick(rec, k, fields)[0] for k in FIELDS)
+
+
+def _has_label(rec: Any, fields: dict[str, str]) -> bool:
+    if not isinstance(rec, dict):
+        return False
+    if _pick(rec, "label", fields)[0] or _pick(rec, "labels", fields)[0]:
+        return True
+    _, anns = _pick(rec, "annotations", fields)
+    return isinstance(anns, list) and any(isinstance(a, dict) and _pick(a, "label", fields)[0]
+                                          for a in anns)
+
+
+def _image_key(value: Any) -> Any:
+    if isinstance(value, dict):  # SA-1B's image object
+        for k in ("image_id", "id", "file_name"):
+            if k in value and isinstance(value[k], str | int):
+                return value[k]
+        return repr(sorted(value.items()))[:200]
+    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else repr(value)
+
+
+def _image_row(b: Builder, images: dict[tuple[str, Any], int], path: str, value: Any,
+               pointer: str, line: int, size: tuple[Any, Any]) -> int:
+    key = (path, _image_key(value))
+    if key in images:
+        return images[key]
+    name = value.get("file_name", key[1]) if isinstance(value, dict) else key[1]
+    w, h = size
+    if isinstance(value, dict):
+        w, h = value.get("width", w), value.get("height", h)
+    row = b.add_image(str(name), w, h, path, line=line, pointer=pointer, counts=(-1, -1, -1))
+    images[key] = row
+    return row
+
+
+def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any, prefix: str,
+            line: int, fields: dict[str, str], labelled: bool) -> None:
+    if not isinstance(rec, dict):
+        row = _image_row(b, images, path, f"record {prefix or line}", prefix, line, (None, None))
+        b.add_ann(row, MISSING, path, line=line, pointer=prefix, is_object=False)
+        return
+    img_key, img = _pick(rec, "image", fields)
+    lists = {k: _pick(rec, k, fields) for k in ("labels", "masks", "boxes")}
+    ann_key, anns = _pick(rec, "annotations", fields)
+    if any(k for k, _ in lists.values()) or isinstance(anns, list):
+        img_value = img if img_key else f"record {prefix or line}"
+        row = _image_row(b, images, path, img_value, prefix, line, (None, None))
+        if isinstance(anns, list):
+            for i, a in enumerate(anns):
+                _instance(b, row, path, a, f"{prefix}/{ann_key}/{i}", line, fields, labelled)
+            return
+        _parallel(b, row, path, lists, prefix, line, labelled)
+        return
+    _, mask = _pick(rec, "mask", fields)
+    row = _image_row(b, images, path, img if img_key else f"record {prefix or line}", prefix,
+                     line, _mask_size(mask))
+    _instance(b, row, path, rec, prefix, line, fields, labelled)
+
+
+def _instance(b: Builder, row: int, path: str, rec: Any, pointer: str, line: int,
+              fields: dict[str, str], labelled: bool) -> None:
+    if not isinstance(rec, dict):
+        b.add_ann(row, MISSING, path, line=line, pointer=pointer, is_object=False)
+        return
+    _, label = _pick(rec, "label", fields)
+    if label is MISSING and not labelled:
+        label = AGNOSTIC_ID  # a class-agnostic dataset (SA-1B): one foreground class
+    _, mask = _pick(rec, "mask", fields)
+    _, box = _pick(rec, "bbox", fields)
+    crowd = rec.get("iscrowd", 0)
+    b.add_ann(row, label, path, line=line, pointer=pointer, bbox=_box(box, xyxy=False),
+              segmentation=_segmentation(mask), iscrowd=crowd if type(crowd) is int else 0,
+              area=rec.get("area") if type(rec.get("area")) in (int, float) else None)
+
+
+def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None, Any]],
+              prefix: str, line: int, labelled: bool) -> None:
+    """Per-image parallel lists: one annotation per position, counts kept for count-mismatch."""
+    seqs = {k: (key, v if isinstance(v, list) else None) for k, (key, v) in lists.items()}
+    counts = tuple(len(v) if v is not None else -1 for _, v in seqs.values())
+    b.img["n_labels"][row], b.img["n_masks"][row], b.img["n_boxes"][row] = counts
+    labels, masks, boxes = (seqs[k][1] for k in ("labels", "masks", "boxes"))
+    # Only the positions every list has become instances: where the lists differ in length,
+    # count-mismatch reports the sample once instead of a finding per unpaired entry.
+    present = [c for c in counts if c >= 0]
+    key = next(k for k in ("labels", "masks", "boxes") if seqs[k][1] is not None)
+    for i in range(min(present) if present else 0):
+        label: Any = labels[i] if labels is not None else (MISSING if labelled else AGNOSTIC_ID)
+        b.add_ann(row, label, path, line=line, pointer=f"{prefix}/{seqs[key][0]}/{i}",
+                  bbox=_box(boxes[i] if boxes is not None else None, xyxy=True),
+                  segmentation=_segmentation(masks[i] if masks is not None else None))
+
+
+# --------------------------------------------------------------------------------- geometry
+def _box(value: Any, xyxy: bool) -> Any:
+    if value is MISSING or value is None:
+        return None
+    if (xyxy and isinstance(value, list) and len(value) == 4
+            and all(type(v) in (int, float) for v in value)):
+        x0, y0, x1, y1 = value
+        return [x0, y0, x1 - x0, y1 - y0]
+    return value  # malformed ones are malformed-record's to report
+
+
+def _is_binary_mask(value: list[Any]) -> bool:
+    if not value or not all(isinstance(r, list) for r in value):
+        return False
+    width = len(value[0])
+    return width > 0 and len(value) > 1 and all(
+        len(r) == width and all((type(v) is int and v in (0, 1)) or type(v) is bool for v in r)
+        for r in value)
+
+
+def _segmentation(value: Any) -> bytes | None:
+    """A mask in any accepted form as COCO segmentation JSON; None when there is none."""
+    if value is MISSING or value is None:
+        return None
+    if isinstance(value, dict):
+        return msgspec.json.encode(value)  # RLE (its shape is the geometry rules' to check)
+    if isinstance(value, list):
+        if not value:
+            return b"[]"
+        if all(type(v) in (int, float) for v in value):
+            return msgspec.json.encode([value])  # one flat polygon
+        if _is_binary_mask(value):
+            return _encode_mask(np.array(value, dtype=np.uint8))
+        if all(isinstance(p, list) and len(p) == 2 for p in value) and len(value) >= 3:
+            return msgspec.json.encode([[c for p in value for c in p]])  # [[x, y], ...]
+        return msgspec.json.encode(value)  # COCO polygons (or something the rules report)
+    return msgspec.json.encode(value)
+
+
+def _encode_mask(arr: np.ndarray) -> bytes:
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(arr))
+    return msgspec.json.encode({"size": rle["size"], "counts": rle["counts"].decode("ascii")})
+
+
+def _mask_size(mask: Any) -> tuple[Any, Any]:
+    """(width, height) a mask states: RLE `size` is [height, width]; a 2D array its shape."""
+    if isinstance(mask, dict):
+        size = mask.get("size")
+        if isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size):
+            return size[1], size[0]
+    if isinstance(mask, list) and _is_binary_mask(mask):
+        return len(mask[0]), len(mask)
+    return None, None

@@ -1,0 +1,36 @@
+"""Plain-text pieces several reporters share: counts per rule and the baseline line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from maskcheck.model import Report, Severity
+
+
+def statistics_rows(report: Report) -> list[tuple[int, str, str, Severity]]:
+    """(count, code, rule name, severity) per rule with findings, most frequent first."""
+    counts = Counter((f.code, f.rule, f.severity) for f in report.findings)
+    return sorted(((n, code, rule, sev) for (code, rule, sev), n in counts.items()),
+                  key=lambda row: (-row[0], row[1]))
+
+
+def statistics_text(report: Report) -> str:
+    """`--statistics`: one aligned line per rule, like `ruff --statistics`."""
+    rows = statistics_rows(report)
+    if not rows:
+        return ""
+    width = max(len(f"{n:,}") for n, *_ in rows)
+    name_width = max(len(rule) for _, _, rule, _ in rows)
+    return "".join(f"{n:>{width},}  {code}  {rule:<{name_width}}  {sev}\n"
+                   for n, code, rule, sev in rows)
+
+
+def baseline_line(report: Report) -> str:
+    """`12 findings matched the baseline and are not shown; 3 baselined findings are gone`."""
+    n, gone = report.baselined or 0, report.baseline_gone or 0
+    text = (f"{n:,} finding{'s' if n != 1 else ''} matched the baseline and "
+            f"{'are' if n != 1 else 'is'} not shown")
+    if gone:
+        text += (f"; {gone:,} baselined finding{'s are' if gone != 1 else ' is'} gone "
+                 "(fixed or removed: refresh the baseline with --write-baseline)")
+    return text

@@ -1,0 +1,206 @@
+"""Boxes: impossible sizes, boxes off the image, and boxes that do not fit their own mask.
+
+A stored box is judged against its mask's extent: for polygons the extent of the
+polygon's own coordinates (what exporters compute the box from, so no rasterization error
+enters), for RLE the pixel extent. A side may differ by BOX_PIXELS or BOX_RELATIVE of the
+mask's size in that direction, whichever is larger: a box rounded to whole pixels, or
+computed from the rasterized mask, differs by a pixel, and that is not a defect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskcheck import geometry
+from maskcheck.model import Batch, Problem, Severity
+from maskcheck.registry import Option, Rule, register
+from maskcheck.rules._geo import box_text, image_size, num
+
+BOX_PIXELS = 2.0
+BOX_RELATIVE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class BoxFit:
+    present: np.ndarray  # a finite, well-formed box
+    xyxy: np.ndarray  # the box read as COCO's [x, y, w, h], as corners
+    judged: np.ndarray  # present, positive size and a measured mask
+    fits: np.ndarray  # the box fits its mask's extent
+    convention: np.ndarray  # 0: none, 1: [x1, y1, x2, y2], 2: [cx, cy, w, h] fits instead
+    swapped_with: dict[int, int]  # row -> row whose mask its box fits, and vice versa
+
+
+def _fit(box: np.ndarray, ext: np.ndarray) -> np.ndarray:
+    size = np.c_[ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1]]
+    tol = np.maximum(BOX_PIXELS, BOX_RELATIVE * np.c_[size, size])
+    with np.errstate(invalid="ignore"):
+        return (np.abs(box - ext) <= tol).all(axis=1)
+
+
+def box_fit(batch: Batch) -> BoxFit:
+    cached = batch.cache.get("box_fit")
+    if cached is not None:
+        return cached
+    anns = batch.anns
+    n = len(anns)
+    box = anns.bbox if "bbox" in anns else np.full((n, 4), np.nan)
+    present = np.isfinite(box).all(axis=1)
+    if "has_bbox" in anns:
+        present &= anns.has_bbox
+    xyxy = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
+    mask = geometry.of(batch).mask
+    ext = mask.extent
+    judged = present & mask.measured & (box[:, 2] > 0) & (box[:, 3] > 0)
+    fits = judged & _fit(xyxy, ext)
+    other = judged & ~fits
+    convention = np.zeros(n, dtype=np.int8)
+    convention[other & _fit(box, ext)] = 1
+    half = box[:, 2:] / 2
+    centre = np.c_[box[:, :2] - half, box[:, :2] + half]
+    convention[other & (convention == 0) & _fit(centre, ext)] = 2
+    swapped = _swaps(anns, xyxy, ext, np.flatnonzero(other & (convention == 0)))
+    result = BoxFit(present, xyxy, judged, fits, convention, swapped)
+    batch.cache["box_fit"] = result
+    return result
+
+
+def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, misfits: np.ndarray) -> dict[int, int]:
+    """Pairs in one image where box i fits mask j and box j fits mask i."""
+    out: dict[int, int] = {}
+    if len(misfits) < 2 or "image_row" not in anns:
+        return out
+    img = anns.image_row[misfits]
+    for image in np.unique(img[img >= 0]).tolist():
+        rows = misfits[img == image][:200]  # a whole shifted list is still found in 200
+        if len(rows) < 2:
+            continue
+        m = len(rows)
+        a = np.repeat(rows, m)
+        b = np.tile(rows, m)
+        cross = _fit(xyxy[a], ext[b]).reshape(m, m)
+        pair = cross & cross.T
+        np.fill_diagonal(pair, False)
+        for i, j in zip(*np.nonzero(np.triu(pair)), strict=True):
+            ri, rj = int(rows[i]), int(rows[j])
+            if ri not in out and rj not in out:
+                out[ri], out[rj] = rj, ri
+    return out
+
+
+@register
+class InvalidBoxSize(Rule):
+    code = "MC208"
+    name = "invalid-box-size"
+    summary = "A box whose width or height is zero or negative."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        fit = box_fit(batch)
+        box = batch.anns.bbox if "bbox" in batch.anns else None
+        if box is None:
+            return
+        bad = fit.present & ((box[:, 2] <= 0) | (box[:, 3] <= 0))
+        for r in np.flatnonzero(bad).tolist():
+            hint = (" (it looks like [x1, y1, x2, y2] with the corners reversed or equal)"
+                    if box[r, 2] < 0 or box[r, 3] < 0 else "")
+            yield Problem(f"bbox {box_text(box[r])} has width {num(box[r, 2])} and height "
+                          f"{num(box[r, 3])}: a box needs both above zero{hint}; torchvision's "
+                          "Mask R-CNN raises on it and other loaders drop it",
+                          batch.ann_location(r), batch.ann_order(r))
+
+
+@register
+class BoxOutsideImage(Rule):
+    code = "MC209"
+    name = "box-outside-image"
+    summary = "A box extending beyond its image by more than a small tolerance."
+    severity = Severity.ERROR
+    options = (Option("tolerance", float, 1.0, "pixels a box side may lie outside the image"),)
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        fit = box_fit(batch)
+        w, h = image_size(batch)
+        b = fit.xyxy
+        tol = self.opts["tolerance"]
+        with np.errstate(invalid="ignore"):
+            out = fit.present & ((b[:, 0] < -tol) | (b[:, 1] < -tol) | (b[:, 2] > w + tol)
+                                 | (b[:, 3] > h + tol))
+        box = batch.anns.bbox if "bbox" in batch.anns else None
+        for r in np.flatnonzero(out).tolist():
+            yield Problem(
+                f"bbox {box_text(box[r])} reaches x {num(b[r, 0])}..{num(b[r, 2])}, y "
+                f"{num(b[r, 1])}..{num(b[r, 3])} on a {num(w[r])}x{num(h[r])} image (tolerance "
+                f"{num(tol)} px): it is clipped in training or belongs to another image size",
+                batch.ann_location(r), batch.ann_order(r))
+
+
+@register
+class BoxConvention(Rule):
+    code = "MC210"
+    name = "box-convention"
+    summary = "A box stored as [x1, y1, x2, y2] or [cx, cy, w, h] where COCO's [x, y, w, h] is expected."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        fit = box_fit(batch)
+        box = batch.anns.bbox if "bbox" in batch.anns else None
+        ext = geometry.of(batch).mask.extent
+        for r in np.flatnonzero(fit.convention).tolist():
+            e = ext[r]
+            want = box_text(np.array([e[0], e[1], e[2] - e[0], e[3] - e[1]]))
+            kind = ("[x1, y1, x2, y2] corners" if fit.convention[r] == 1
+                    else "[centre x, centre y, w, h] (YOLO style)")
+            yield Problem(
+                f"bbox {box_text(box[r])} does not fit its mask as [x, y, width, height] but does "
+                f"as {kind}; COCO boxes are [x, y, width, height]: {want} here",
+                batch.ann_location(r), batch.ann_order(r))
+
+
+@register
+class BoxMaskMismatch(Rule):
+    code = "MC211"
+    name = "box-mask-mismatch"
+    summary = "A box that does not match the extent of its own mask."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        fit = box_fit(batch)
+        box = batch.anns.bbox
+        ext = geometry.of(batch).mask.extent
+        bad = fit.judged & ~fit.fits & (fit.convention == 0)
+        for r in np.flatnonzero(bad).tolist():
+            if r in fit.swapped_with:
+                continue  # reported as instance-misalignment
+            e = ext[r]
+            want = box_text(np.array([e[0], e[1], e[2] - e[0], e[3] - e[1]]))
+            off = np.abs(fit.xyxy[r] - e).max()
+            yield Problem(
+                f"bbox {box_text(box[r])} does not match its mask, whose extent is {want} "
+                f"(a side is {num(off)} px off; tolerance {num(BOX_PIXELS)} px or "
+                f"{BOX_RELATIVE:.0%} of the size): box and mask losses then pull towards "
+                "different objects", batch.ann_location(r), batch.ann_order(r))
+
+
+@register
+class InstanceMisalignment(Rule):
+    code = "MC212"
+    name = "instance-misalignment"
+    summary = "Within one image, box i fits mask j and box j fits mask i: the instance lists are out of step."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        fit = box_fit(batch)
+        for r, other in sorted(fit.swapped_with.items()):
+            if r > other:
+                continue
+            loc = batch.ann_location(other)
+            where = loc.pointer if loc.line is None else f"line {loc.line}"
+            yield Problem(
+                f"this annotation's box fits the mask of annotation {loc.annotation_id} ({where}) "
+                "and that one's box fits "
+                "this mask: boxes and masks were paired out of order (a transform that dropped or "
+                "reordered one list but not the other)",
+                batch.ann_location(r), batch.ann_order(r))

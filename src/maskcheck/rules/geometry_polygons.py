@@ -1,0 +1,144 @@
+"""Polygon defects: wrong structure, degenerate rings, crossings, bad numbers, off-image points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from maskcheck import geometry
+from maskcheck.model import Batch, Problem, SegKind, Severity
+from maskcheck.registry import Option, Rule, register
+from maskcheck.rules._geo import image_size, num, seg_problem
+
+
+@register
+class MalformedSegmentation(Rule):
+    code = "MC201"
+    name = "malformed-segmentation"
+    summary = "A polygon segmentation of the wrong shape: a flat list, nested too deep, [] or [[]]."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        geo = geometry.of(batch)
+        found = dict(geo.structure)
+        # `[]` never reaches the polygon decoder: the reader already calls it EMPTY
+        found.update(dict.fromkeys(np.flatnonzero(geo.kind == SegKind.EMPTY).tolist(), geometry.EMPTY_LIST))
+        for row in sorted(found):
+            yield seg_problem(batch, row, found[row])
+
+
+@register
+class DegeneratePolygon(Rule):
+    code = "MC202"
+    name = "degenerate-polygon"
+    summary = "A polygon with fewer than 3 points, an odd number of coordinates, or zero area."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        geo = geometry.of(batch)
+        st, p = geo.poly, geo.polygons
+        for i in np.flatnonzero(st.odd | (st.points < 3) | (st.usable & st.collinear)).tolist():
+            n = int(p.length[i])
+            if n % 2:
+                msg = (f"polygon has {n} coordinates, an odd number: x and y no longer pair up, "
+                       "so every point after the first missing value is shifted")
+            elif n == 4:
+                msg = ("polygon has only 2 points (4 numbers); pycocotools' frPyObjects reads a "
+                       "4-number list as a box [x, y, w, h] and rasterizes a rectangle instead")
+            elif n < 6:
+                msg = f"polygon has {n // 2} point{'s' if n // 2 != 1 else ''}; a polygon needs at least 3"
+            else:
+                msg = (f"polygon of {n // 2} points encloses no area (all points on one line): "
+                       "it rasterizes to an empty or one-pixel-wide mask")
+            yield seg_problem(batch, int(p.row[i]), msg, int(p.part[i]))
+
+
+@register
+class SelfIntersectingPolygon(Rule):
+    code = "MC203"
+    name = "self-intersecting-polygon"
+    summary = "A polygon whose outline crosses itself (a bow-tie)."
+    severity = Severity.WARNING
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        geo = geometry.of(batch)
+        p = geo.polygons
+        for i in geo.self_intersecting.tolist():
+            yield seg_problem(
+                batch, int(p.row[i]),
+                f"polygon of {int(p.length[i]) // 2} points crosses itself: the crossed lobes are "
+                "filled or left out depending on the rasterizer's fill rule, and shapely-based "
+                "tools call it invalid. Reorder the points or split it into simple polygons",
+                int(p.part[i]))
+
+
+@register
+class NonFiniteCoordinate(Rule):
+    code = "MC204"
+    name = "non-finite-coordinate"
+    summary = "A polygon point or a box value that is infinite or NaN."
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        geo = geometry.of(batch)
+        st, p = geo.poly, geo.polygons
+        for i in np.flatnonzero(~st.finite).tolist():
+            yield seg_problem(batch, int(p.row[i]),
+                              "polygon holds a non-finite coordinate (infinity or NaN): the mask "
+                              "cannot be rasterized and losses turn into NaN", int(p.part[i]))
+        anns = batch.anns
+        if "bbox" not in anns or not len(anns):
+            return
+        box = anns.bbox
+        present = anns.has_bbox if "has_bbox" in anns else np.ones(len(anns), dtype=bool)
+        if "raw_bbox" in anns:  # malformed boxes are NaN here and reported by malformed-record
+            present = present & np.array([v is None for v in anns.raw_bbox], dtype=bool)
+        bad = present & ~np.isfinite(box).all(axis=1)
+        for r in np.flatnonzero(bad).tolist():
+            yield Problem(f"bbox {list(map(float, box[r]))} holds a non-finite value: box regression "
+                          "targets become NaN", batch.ann_location(r), batch.ann_order(r))
+
+
+@register
+class PolygonOutsideImage(Rule):
+    code = "MC205"
+    name = "polygon-outside-image"
+    summary = "Polygon points lying outside the image by more than a small tolerance."
+    severity = Severity.ERROR
+    options = (Option("tolerance", float, 1.0, "pixels a point may lie outside the image"),)
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        geo = geometry.of(batch)
+        st, p = geo.poly, geo.polygons
+        use = np.flatnonzero(st.usable)
+        if not len(use):
+            return
+        w, h = image_size(batch)
+        tol = self.opts["tolerance"]
+        # the polygon's extent decides; points are counted only for the polygons it flags
+        e = st.extent[use]
+        pw, ph = w[p.row[use]], h[p.row[use]]
+        with np.errstate(invalid="ignore"):
+            use = use[(e[:, 0] < -tol) | (e[:, 1] < -tol) | (e[:, 2] > pw + tol) | (e[:, 3] > ph + tol)]
+        if not len(use):
+            return
+        xy, ring = st.points_of(use)
+        pw, ph = w[p.row[use]][ring], h[p.row[use]][ring]
+        with np.errstate(invalid="ignore"):
+            out = ((xy[:, 0] < -tol) | (xy[:, 1] < -tol) | (xy[:, 0] > pw + tol)
+                   | (xy[:, 1] > ph + tol))
+        if not out.any():
+            return
+        count = np.bincount(ring[out], minlength=len(use))
+        for k in np.flatnonzero(count).tolist():
+            i = int(use[k])
+            r = int(p.row[i])
+            x0, y0, x1, y1 = st.extent[i]
+            yield seg_problem(
+                batch, r,
+                f"{int(count[k])} of {int(st.points[i])} polygon points lie outside the "
+                f"{num(w[r])}x{num(h[r])} image (x from {num(x0)} to {num(x1)}, y from {num(y0)} to "
+                f"{num(y1)}; tolerance {num(tol)} px): the "
+                "mask is clipped, or the coordinates belong to another image size or scale",
+                int(p.part[i]))
