@@ -108,7 +108,8 @@ def test_one_bad_file_does_not_stop_the_others(capsys, tmp_path, write_coco):
     (folder).mkdir()
     (folder / "instances_train.json").write_text(json.dumps(good))
     (folder / "instances_val.json").write_bytes(b'{"images": [')
-    code, out, err = run(capsys, "lint", str(tmp_path), "--format", "json", "--ignore", "MC105")
+    code, out, err = run(capsys, "lint", str(tmp_path), "--format", "json", "--select", "MC0",
+                         "--select", "MC1", "--ignore", "MC105")
     assert code == 2
     report = json.loads(out)
     assert [f["code"] for f in report["findings"]] == ["MC102"]
@@ -136,7 +137,8 @@ def test_json_report_shape(capsys, write_coco):
     doc = coco_doc()
     doc["annotations"][2]["category_id"] = "defect_type_a"
     path = write_coco(doc)
-    code, out, _ = run(capsys, "lint", str(path), "--format", "json", "--ignore", "class-imbalance")
+    code, out, _ = run(capsys, "lint", str(path), "--format", "json", "--select", "MC0", "--select", "MC1",
+                       "--ignore", "class-imbalance")
     assert code == 1
     report = json.loads(out)
     assert report["version"] == 1

@@ -62,7 +62,7 @@ def test_area_mismatch_tolerance_and_rasterized_areas(run):
 # --------------------------------------------------------------- MC214 empty-mask
 def test_empty_mask_fires_on_rle(run):
     empty = {"size": [80, 100], "counts": [8000]}
-    anns = [a(1, 1), a(2, 1, seg=empty, iscrowd=1), a(3, 2, seg={"size": [80, 100], "counts": "PT:"})]
+    anns = [a(1, 1), a(2, 1, seg=empty, iscrowd=1), a(3, 2, seg={"size": [80, 100], "counts": "Pj7"})]
     found = run(anns, "MC214")
     assert pointers(found) == ["/annotations/1", "/annotations/2"]
 

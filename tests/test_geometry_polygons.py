@@ -132,7 +132,7 @@ def test_star_shaped_fast_path_agrees_with_shapely():
 
 # --------------------------------------------------------------- MC204 non-finite-coordinate
 def test_non_finite_fires_on_polygon(write_coco):
-    path = write_coco(coco_doc())
+    path = write_coco(coco_doc(annotations=[ann(i, 1, 1, segmentation=SQUARE) for i in (1, 2, 3)]))
     text = path.read_text().replace("[[10, 10, 20, 10, 20, 20, 10, 20]]",
                                     "[[10, 10, 1e999, 10, 20, 20, 10, 20]]", 2)
     path.write_text(text)
@@ -202,3 +202,27 @@ def test_cache_decodes_once(write_coco):
     ds = coco.read_file(write_coco(coco_doc()))
     batch = next(ds.batches(None))
     assert geometry.of(batch) is geometry.of(batch)
+
+
+def test_empty_list_only_matters_where_the_file_has_masks(write_coco):
+    box_only = [ann(1, 1, 1, segmentation=[]), ann(2, 2, 1, segmentation=[])]
+    path = write_coco(coco_doc(annotations=box_only))
+    assert lint([path], select=["MC201"]).findings == []  # a detection file: box-only is normal
+    mixed = [ann(1, 1, 1, segmentation=[]), ann(2, 2, 1)]  # the mask sits in another batch
+    path = write_coco(coco_doc(annotations=mixed), "mixed.json")
+    for size in (None, 1):
+        found = lint([path], select=["MC201"], batch_size=size).findings
+        assert pointers(found) == ["/annotations/0/segmentation"]
+        assert "while other annotations of this file have masks" in found[0].message
+
+
+def test_huge_coordinates_warn_nothing_on_stderr(write_coco):
+    import warnings
+
+    big = [[1e300, 1e300, 3e300, 1e300, 3e300, 3e300, 1e300, 3e300]]
+    path = write_coco(coco_doc(annotations=[ann(1, 1, 1, segmentation=big), ann(2, 1, 1)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = lint([path], select=["MC2"])
+    assert not [f for f in report.findings if f.code == "MC000"]
+    assert "MC205" in {f.code for f in report.findings}

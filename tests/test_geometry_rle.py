@@ -113,3 +113,8 @@ def test_rle_area_and_extent_are_measured(write_coco):
     assert mask.area.tolist() == [600.0, 40.0]
     assert mask.extent[0].tolist() == [20.0, 10.0, 50.0, 30.0]
     assert mask.is_rle.all()
+
+
+def test_decode_rle_string_rejects_non_ascii():
+    assert "not ASCII" in geometry.decode_rle_string("0é1")
+    assert "outside COCO's RLE alphabet" in geometry.decode_rle_string("0~1")

@@ -447,7 +447,10 @@ def test_clean_example_is_clean():
     report = lint([EXAMPLES / "clean"])
     assert not report.errors
     assert report.inputs == [{"path": str(EXAMPLES / "clean" / "annotations.json"), "format": "coco"}]
-    assert report.findings == [], [f"{f.code} {f.location.short()} {f.message}" for f in report.findings]
+    # Clean means no error or warning. One note is unavoidable by design: a dataset either has
+    # images without instances (MC008, one info each) or has none at all (MC217, one info).
+    notes = [f"{f.code} {f.location.short()} {f.message}" for f in report.findings]
+    assert [f.code for f in report.findings] == ["MC217"], notes
 
 
 def test_examples_readme_describes_both():

@@ -1,12 +1,14 @@
 """Decoded geometry of a batch: the one place that calls pycocotools and shapely.
 
 A batch's `segmentation` column holds raw JSON bytes. Polygons are decoded for the whole
-batch at once: the bytes of every polygon annotation are joined, one numpy pass over the
-bytes finds the structure (nesting depth, where each polygon and each number starts), and
-one msgspec call parses every number into a flat float64 buffer with per-polygon offsets.
-Only annotations whose structure is irregular (a flat list, `[[]]`, a string inside...)
-are decoded one by one, to say exactly what is wrong. RLE objects are few (crowd regions)
-and are validated one by one, then measured with pycocotools' C routines.
+batch at once: one msgspec call reads the nesting as raw slices (no number parsed), then
+every polygon is joined with its brackets blanked and one more call parses all numbers as
+a flat list, giving a float64 coordinate buffer with per-polygon offsets. Only a batch
+holding an irregular segmentation (a flat list, `[[]]`, a string inside, 1e999) goes
+row by row, to say exactly what is wrong. RLE objects are few (crowd regions): they are
+read typed in one call, checked with numpy, and measured with pycocotools' toBbox.
+Self-intersection uses shapely 2's vectorized validity test, after a whole-array test
+that proves most outlines simple (star-shaped around their vertex mean).
 
 `of(batch)` returns the batch's `BatchGeometry`, computed once and cached on the batch,
 so the twenty-odd geometry rules share one decode. Its parts are lazy: the shapely
@@ -32,8 +34,6 @@ _POLYS = msgspec.json.Decoder(list[list[float]] | None)
 _ROWS_OF_RAW = msgspec.json.Decoder(list[list[msgspec.Raw]])
 _FLOATS = msgspec.json.Decoder(list[float])
 _BRACKETS = bytes.maketrans(b"[]", b"  ")
-#: Pixel tolerance for comparing a stored box with its mask's extent.
-PIXEL = 1.0
 #: Mask IoU at which two instances are the same object.
 SAME_OBJECT_IOU = 0.95
 #: Images with more instances than this are not searched for duplicates pairwise.
@@ -66,8 +66,9 @@ def _is_number(v: Any) -> bool:
     return type(v) in (int, float)
 
 
-EMPTY_LIST = ("segmentation is [], an empty list: no mask at all. pycocotools' frPyObjects raises "
-              "IndexError on it; drop the annotation or give it a polygon")
+EMPTY_LIST = ("segmentation is [], an empty list, while other annotations of this file have masks: "
+              "mask training code (pycocotools' frPyObjects, torchvision's convert_coco_poly_to_mask) "
+              "raises IndexError on it. Give it a polygon or drop it")
 
 
 def describe_structure(value: Any) -> tuple[str | None, list[list[float]]]:
@@ -75,7 +76,8 @@ def describe_structure(value: Any) -> tuple[str | None, list[list[float]]]:
     if not isinstance(value, list):
         return "segmentation is not a list of polygons", []
     if not value:
-        return EMPTY_LIST, []
+        return ("segmentation is [], an empty list: no mask at all. pycocotools' frPyObjects "
+                "raises IndexError on it; drop the annotation or give it a polygon"), []
     if all(_is_number(v) for v in value):
         return (f"segmentation is a flat list of {len(value)} numbers; COCO expects a list of "
                 "polygons, [[x1, y1, x2, y2, ...]]: wrap it in one more list"), []
@@ -193,7 +195,8 @@ class BatchGeometry:
         if not len(test):
             return test
         xy, ring = st.points_of(test)
-        simple = _star_shaped(xy, ring, st.points[test])
+        with np.errstate(over="ignore", invalid="ignore"):
+            simple = _star_shaped(xy, ring, st.points[test])
         if simple.all():
             return test[:0]
         test = test[~simple]
@@ -286,6 +289,11 @@ class PolygonStats:
     """Per-polygon measures: point counts, finiteness, shoelace area, extent."""
 
     def __init__(self, p: Polygons) -> None:
+        # coordinates like 1e300 overflow in products: they give inf, not a warning on stderr
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._measure(p)
+
+    def _measure(self, p: Polygons) -> None:
         self.p = p
         self.odd = p.length % 2 == 1
         self.points = p.length // 2
@@ -395,7 +403,10 @@ _BATCH_RLE = msgspec.json.Decoder(list[_Rle])
 def decode_rle_string(text: str) -> np.ndarray | str:
     """COCO's compressed counts (LEB128-like, 5 bits a char, deltas from index 3) as run
     lengths, or a message saying why the string cannot be decoded."""
-    data = np.frombuffer(text.encode("latin-1", errors="replace"), dtype=np.uint8).astype(np.int64)
+    try:
+        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64)
+    except UnicodeEncodeError as exc:
+        return f"character {text[exc.start]!r} at position {exc.start} is not ASCII: not COCO RLE"
     if not len(data):
         return np.zeros(0, dtype=np.int64)
     bad = np.flatnonzero((data < 48) | (data > 111))
@@ -524,14 +535,17 @@ def mask_rles(geo: BatchGeometry, rows: np.ndarray) -> list[dict[str, Any]]:
         if rle is not None:
             out.append(rle)
             continue
-        h, w = geo.image_h[r], geo.image_w[r]
-        if not (np.isfinite(h) and np.isfinite(w)) or h < 1 or w < 1:
-            ext = geo.mask.extent[r]
-            h, w = np.ceil(ext[3]) + 1, np.ceil(ext[2]) + 1
+        h, w = geo.image_h[r], geo.image_w[r]  # callers pass rows of images of known size
         lo, hi = np.searchsorted(p.row, [r, r + 1])
         polys = [p.coords[s:s + n].tolist() for s, n in zip(p.start[lo:hi], p.length[lo:hi], strict=True)]
         out.append(mask_utils.merge(mask_utils.frPyObjects(polys, int(h), int(w))))
     return out
+
+
+def _iou(a: dict[str, Any], b: dict[str, Any]) -> float:
+    if list(a["size"]) != list(b["size"]):
+        return 0.0  # an RLE of another size: rle-size-mismatch reports it
+    return float(mask_utils.iou([a], [b], [0])[0, 0])
 
 
 def _same_object_pairs(geo: BatchGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -539,7 +553,8 @@ def _same_object_pairs(geo: BatchGeometry) -> tuple[np.ndarray, np.ndarray, np.n
     m = geo.mask
     anns = geo.batch.anns
     image_row = anns.image_row if "image_row" in anns else np.full(geo.n, -1)
-    cand = np.flatnonzero(m.measured & (image_row >= 0) & (m.area > 0))
+    sized = (geo.image_w >= 1) & (geo.image_h >= 1)  # NaN compares False: unknown sizes drop out
+    cand = np.flatnonzero(m.measured & (image_row >= 0) & (m.area > 0) & sized)
     if len(cand) < 2:
         return empty
     img = image_row[cand]
@@ -573,7 +588,6 @@ def _same_object_pairs(geo: BatchGeometry) -> tuple[np.ndarray, np.ndarray, np.n
         return empty
     rows = np.unique(np.r_[a, b])
     rles = dict(zip(rows.tolist(), mask_rles(geo, rows), strict=True))
-    ious = np.array([float(mask_utils.iou([rles[x]], [rles[y]], [0])[0, 0])
-                     for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+    ious = np.array([_iou(rles[x], rles[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)])
     hit = ious >= SAME_OBJECT_IOU
     return a[hit], b[hit], ious[hit]

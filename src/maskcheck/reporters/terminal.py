@@ -44,8 +44,8 @@ def render(report: Report, console: Console, max_examples: int = 10,
     style = "bold red" if counts["error"] or report.errors else ("yellow" if counts["warning"] else "green")
     if report.errors:  # their one-line reasons went to stderr
         summary += f"; {len(report.errors)} input(s) could not be read"
-    elif not report.findings:
-        summary += " — clean"
+    elif not counts["error"] and not counts["warning"]:
+        summary += " — clean"  # info findings are notes, not defects
     if report.baselined is not None:
         console.print(baseline_line(report), highlight=False)
     console.print(summary, style=style, highlight=False)

@@ -25,6 +25,16 @@ def seg_problem(batch: Batch, row: int, message: str, *suffix: object) -> Proble
     return Problem(message, segment_location(batch, row, *suffix), batch.ann_order(row))
 
 
+def identity_order(batch: Batch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A sort key that follows annotation ids (then file order), so that which of two
+    records is called "the second" does not change when the file's records are reordered."""
+    anns = batch.anns
+    ok = anns.id_ok[rows] if "id_ok" in anns else np.zeros(len(rows), dtype=bool)
+    ids = anns.id[rows] if "id" in anns else np.zeros(len(rows), dtype=np.int64)
+    # ids first; rows without an integer id after every id, in file order
+    return np.where(ok, ids.astype(np.float64), np.inf), anns.index[rows]
+
+
 def num(x: float) -> str:
     """A coordinate or area for a message: integers without decimals, others to 2 places."""
     if not np.isfinite(x):

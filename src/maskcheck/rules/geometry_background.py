@@ -40,10 +40,10 @@ def _accumulate(state: PixelState, batch: Batch) -> PixelState:
     rows = anns.image_row if len(anns) else np.zeros(0, dtype=np.int64)
     crowd = (anns.iscrowd == 1) if "iscrowd" in anns and len(anns) else np.zeros(len(anns), dtype=bool)
     inst = (rows >= 0) & ~crowd
-    if "category_id_ok" in anns and len(anns):
-        inst &= anns.category_id_ok
     count = np.bincount(rows[inst], minlength=n) if inst.any() else np.zeros(n, dtype=np.int64)
     state.without += int(((count == 0) & imgs.is_object).sum())
+    if "category_id_ok" in anns and len(anns):  # a class share needs a class id
+        inst &= anns.category_id_ok
     if not inst.any():
         return state
     mask = geometry.of(batch).mask
@@ -92,7 +92,7 @@ class BackgroundDominance(DatasetRule):
     summary = "A class covering a vanishing share of its images' pixels, or most images without instances."
     severity = Severity.WARNING
     options = (
-        Option("min_class_share", float, 0.0005,
+        Option("min_class_share", float, 0.0001,
                "warn when a class covers less than this share of the pixels of the images it is in"),
         Option("max_empty_share", float, 0.5,
                "warn when more than this share of the images have no (non-crowd) instance"),
@@ -122,8 +122,8 @@ class BackgroundDominance(DatasetRule):
                 loc, order = _class_location(info, cid)
                 yield Problem(
                     f"class {cid} ({names.get(cid, '?')!r}) covers {share:.4%} of the pixels of the "
-                    f"{_n(count, 'instance')}' images (below {limit:.4%}; all classes together: "
-                    f"{overall:.1%}): per-pixel losses are swamped by background and the model "
+                    f"images holding its {_n(count, 'instance')} (below {limit:.4%}; all classes "
+                    f"together: {overall:.1%}): per-pixel losses are swamped by background and the model "
                     "learns to predict background there. Weight the class up, crop around it, or "
                     "sample its images more often", loc, order)
         share_empty = state.without / state.images

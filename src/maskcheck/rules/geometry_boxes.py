@@ -17,7 +17,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.registry import Option, Rule, register
-from maskcheck.rules._geo import box_text, image_size, num
+from maskcheck.rules._geo import box_text, identity_order, image_size, num
 
 BOX_PIXELS = 2.0
 BOX_RELATIVE = 0.05
@@ -50,6 +50,10 @@ def box_fit(batch: Batch) -> BoxFit:
     present = np.isfinite(box).all(axis=1)
     if "has_bbox" in anns:
         present &= anns.has_bbox
+    if "shape_type" in anns:  # LabelMe points and lines: their own rule (MC41x) reports them
+        from maskcheck.readers.labelme import AREA_SHAPES
+
+        present &= np.array([t in AREA_SHAPES for t in anns.shape_type], dtype=bool)
     xyxy = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
     mask = geometry.of(batch).mask
     ext = mask.extent
@@ -141,7 +145,7 @@ class BoxOutsideImage(Rule):
 class BoxConvention(Rule):
     code = "MC210"
     name = "box-convention"
-    summary = "A box stored as [x1, y1, x2, y2] or [cx, cy, w, h] where COCO's [x, y, w, h] is expected."
+    summary = "A box stored as corners (x1, y1, x2, y2) or centre-based, not COCO's (x, y, w, h)."
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
@@ -194,8 +198,9 @@ class InstanceMisalignment(Rule):
     def check(self, batch: Batch) -> Iterator[Problem]:
         fit = box_fit(batch)
         for r, other in sorted(fit.swapped_with.items()):
-            if r > other:
-                continue
+            (ids, index) = identity_order(batch, np.array([r, other]))
+            if (ids[0], index[0]) > (ids[1], index[1]):
+                continue  # reported on the pair's first annotation
             loc = batch.ann_location(other)
             where = loc.pointer if loc.line is None else f"line {loc.line}"
             yield Problem(

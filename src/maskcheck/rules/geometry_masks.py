@@ -9,7 +9,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.registry import Option, Rule, register
-from maskcheck.rules._geo import image_size, num
+from maskcheck.rules._geo import identity_order, image_size, num
 
 
 @register
@@ -97,9 +97,11 @@ def _pairs(batch: Batch, same_class: bool) -> Iterator[tuple[int, int, float]]:
     ok = anns.category_id_ok[a] & anns.category_id_ok[b]
     same = anns.category_id[a] == anns.category_id[b]
     keep = ok & (same if same_class else ~same)
-    for i, j, v in zip(a[keep].tolist(), b[keep].tolist(), iou[keep].tolist(), strict=True):
-        first, second = (i, j) if anns.index[i] < anns.index[j] else (j, i)
-        yield first, second, v
+    a, b, iou = a[keep], b[keep], iou[keep]
+    (ida, ia), (idb, ib) = identity_order(batch, a), identity_order(batch, b)
+    a_first = (ida < idb) | ((ida == idb) & (ia < ib))
+    for i, j, v, fa in zip(a.tolist(), b.tolist(), iou.tolist(), a_first.tolist(), strict=True):
+        yield (i, j, v) if fa else (j, i, v)
 
 
 def _where(batch: Batch, row: int) -> str:

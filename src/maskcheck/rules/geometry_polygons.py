@@ -3,29 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import Batch, Problem, SegKind, Severity
-from maskcheck.registry import Option, Rule, register
+from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.registry import DatasetRule, Option, Rule, register
 from maskcheck.rules._geo import image_size, num, seg_problem
 
 
+@dataclass
+class _EmptyLists:
+    masks: bool = False  # some annotation of the file has a polygon or RLE mask
+    found: list[Problem] = field(default_factory=list)  # its `segmentation: []` annotations
+
+
 @register
-class MalformedSegmentation(Rule):
+class MalformedSegmentation(DatasetRule):
     code = "MC201"
     name = "malformed-segmentation"
-    summary = "A polygon segmentation of the wrong shape: a flat list, nested too deep, [] or [[]]."
+    summary = "A polygon segmentation of the wrong shape: a flat list, nested too deep, empty lists."
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         geo = geometry.of(batch)
-        found = dict(geo.structure)
-        # `[]` never reaches the polygon decoder: the reader already calls it EMPTY
-        found.update(dict.fromkeys(np.flatnonzero(geo.kind == SegKind.EMPTY).tolist(), geometry.EMPTY_LIST))
-        for row in sorted(found):
-            yield seg_problem(batch, row, found[row])
+        for row in sorted(geo.structure):
+            yield seg_problem(batch, row, geo.structure[row])
+
+    # `segmentation: []` is how many exporters write a box-only annotation: harmless in a
+    # detection set, a crash (IndexError in frPyObjects) once the file trains masks. So it
+    # is reported only when other annotations of the file carry masks.
+    def initial(self, info: DatasetInfo) -> _EmptyLists:
+        return _EmptyLists()
+
+    def accumulate(self, state: _EmptyLists, batch: Batch) -> _EmptyLists:
+        kind = batch.anns.seg_kind if "seg_kind" in batch.anns else np.zeros(0, dtype=np.uint8)
+        state.masks = bool(((kind == SegKind.POLYGONS) | (kind == SegKind.RLE)).any())
+        state.found = [seg_problem(batch, r, geometry.EMPTY_LIST)
+                       for r in np.flatnonzero(kind == SegKind.EMPTY).tolist()]
+        return state
+
+    def merge(self, a: _EmptyLists, b: _EmptyLists) -> _EmptyLists:
+        return _EmptyLists(a.masks or b.masks, a.found + b.found)
+
+    def finalize(self, state: _EmptyLists, info: DatasetInfo) -> Iterator[Problem]:
+        if state.masks:
+            yield from state.found
 
 
 @register

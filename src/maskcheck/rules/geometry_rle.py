@@ -16,7 +16,7 @@ from maskcheck.rules._geo import image_size, num, seg_problem
 class RleSizeMismatch(Rule):
     code = "MC206"
     name = "rle-size-mismatch"
-    summary = "An RLE mask whose size [height, width] differs from its image's size."
+    summary = "An RLE mask whose size (height, width) differs from its image's size."
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:

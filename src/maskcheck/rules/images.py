@@ -11,6 +11,7 @@ leads outside the images folder is reported and never opened.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from maskcheck.rules._util import image_problems
 PROBE = 20  # file names tried when looking for the images folder
 OK, MISSING, UNREADABLE = 1, 2, 3
 BOMB_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS: loaders refuse or warn above it
+_TRUNCATED = "the {fmt} file is truncated (cut off before its end): decoding fails or yields grey rows"
 
 
 def escapes(name: str) -> bool:
@@ -147,6 +149,12 @@ def _scan(batch: Batch, root: Path) -> FileScan:
                 continue
             path = root / name.replace("\\", "/")
             try:
+                mode = path.stat().st_mode
+                if not stat.S_ISREG(mode):  # a folder, or a FIFO that would block a read
+                    status[r] = UNREADABLE
+                    message[r] = ("it is a folder, not an image file" if stat.S_ISDIR(mode)
+                                  else "it is not a regular file; it was not opened")
+                    continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     with Image.open(path) as im:
@@ -158,8 +166,7 @@ def _scan(batch: Batch, root: Path) -> FileScan:
                     orientation[r] = int(exif)
                 if _truncated(path, fmt):
                     status[r] = UNREADABLE
-                    message[r] = (f"the {fmt} file is truncated (no end marker): decoding fails "
-                                  "or yields grey rows")
+                    message[r] = _TRUNCATED.format(fmt=fmt)
                 else:
                     status[r] = OK
             except (FileNotFoundError, NotADirectoryError):
@@ -173,7 +180,8 @@ def _scan(batch: Batch, root: Path) -> FileScan:
                 message[r] = "it is not an image Pillow can identify (empty, corrupt or another format)"
             except (OSError, SyntaxError, ValueError) as exc:
                 status[r] = UNREADABLE
-                message[r] = f"cannot be read: {exc}"
+                message[r] = (_TRUNCATED.format(fmt="image") if "truncated" in str(exc).lower()
+                              else f"cannot be read: {exc}")
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     return FileScan(status, message, size, orientation)
