@@ -287,6 +287,32 @@ class Dataset:
         """Yield batches of `batch_size` images (None: everything in one batch)."""
         return self._batches(batch_size)
 
+    @classmethod
+    def from_tables(cls, info: DatasetInfo, images: Table, anns: Table, image_row: np.ndarray) -> Dataset:
+        """Group annotations by image (file order inside each image; orphans last) and batch.
+
+        `image_row` is each annotation's row in `images`, -1 when its image is unknown.
+        """
+        key = np.where(image_row < 0, len(images), image_row)
+        order = np.argsort(key, kind="stable")
+        anns = anns.take(order).with_columns(image_row=image_row[order])
+        # starts[k]: first annotation of image k; starts[n]: first orphan
+        starts = np.searchsorted(key[order], np.arange(len(images) + 1), side="left")
+
+        def batches(size: int | None) -> Iterator[Batch]:
+            n = len(images)
+            step = max(n if not size or size <= 0 else size, 1)
+            for s in range(0, n, step):
+                e = min(s + step, n)
+                sub = anns.take(slice(int(starts[s]), int(starts[e])))
+                yield Batch(info=info, images=images.take(slice(s, e)),
+                            anns=sub.with_columns(image_row=sub.image_row - s))
+            if starts[n] < len(anns):  # annotations of unknown images travel on their own
+                yield Batch(info=info, images=images.take(slice(0, 0)),
+                            anns=anns.take(slice(int(starts[n]), None)))
+
+        return cls(info=info, _batches=batches)
+
 
 @dataclass(slots=True)
 class Report:

@@ -13,13 +13,13 @@ written against COCO runs unchanged:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import numpy as np
 
-from maskcheck.model import Batch, Dataset, DatasetInfo, Location, SegKind, Table
+from maskcheck.model import Dataset, DatasetInfo, Location, SegKind, Table
 from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.columns import MISSING, box_column, int_column, object_column
 
@@ -212,15 +212,4 @@ def _locator(info: DatasetInfo, images: Table, anns: Table,
 
 
 def assemble(info: DatasetInfo, images: Table, anns: Table, image_row: np.ndarray) -> Dataset:
-    """Group annotations by image (file order inside each), orphans last, as coco.py does."""
-    from maskcheck.readers.coco import _batches
-
-    key = np.where(image_row < 0, len(images), image_row)
-    order = np.argsort(key, kind="stable")
-    anns = anns.take(order).with_columns(image_row=image_row[order])
-    starts = np.searchsorted(key[order], np.arange(len(images) + 1), side="left")
-
-    def batches(size: int | None) -> Iterator[Batch]:
-        yield from _batches(info, images, anns, starts, size)
-
-    return Dataset(info=info, _batches=batches)
+    return Dataset.from_tables(info, images, anns, image_row)

@@ -18,7 +18,7 @@ import msgspec
 import numpy as np
 
 from maskcheck.errors import InputProblem, NotThisFormat
-from maskcheck.model import Batch, Dataset, DatasetInfo, InputError, SegKind, Table
+from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
 from maskcheck.readers import jsonio
 from maskcheck.readers.columns import (
     MISSING,
@@ -303,28 +303,4 @@ def from_document(doc: _Doc, where: str) -> Dataset:
     info = DatasetInfo(path=where, format="coco", categories=cats,
                        num_images=len(images), num_annotations=len(anns), problems=problems)
     image_row = _resolve_images(images, anns)
-    # Group annotations by image, keeping file order inside each image; orphans go last.
-    key = np.where(image_row < 0, len(images), image_row)
-    order = np.argsort(key, kind="stable")
-    anns = anns.take(order).with_columns(image_row=image_row[order])
-    # starts[k]: first annotation of image k; starts[n]: first orphan.
-    starts = np.searchsorted(key[order], np.arange(len(images) + 1), side="left")
-
-    def batches(size: int | None) -> Iterator[Batch]:
-        yield from _batches(info, images, anns, starts, size)
-
-    return Dataset(info=info, _batches=batches)
-
-
-def _batches(info: DatasetInfo, images: Table, anns: Table, starts: np.ndarray,
-             size: int | None) -> Iterator[Batch]:
-    n = len(images)
-    step = max(n if not size or size <= 0 else size, 1)
-    for s in range(0, n, step):
-        e = min(s + step, n)
-        a0, a1 = int(starts[s]), int(starts[e])
-        sub = anns.take(slice(a0, a1))
-        sub = sub.with_columns(image_row=sub.image_row - s)
-        yield Batch(info=info, images=images.take(slice(s, e)), anns=sub)
-    if starts[n] < len(anns):
-        yield Batch(info=info, images=images.take(slice(0, 0)), anns=anns.take(slice(int(starts[n]), None)))
+    return Dataset.from_tables(info, images, anns, image_row)

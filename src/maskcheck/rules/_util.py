@@ -72,3 +72,12 @@ def merge_counts(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def category_rows(info: DatasetInfo) -> dict[int, int]:
+    """Category id -> its first row in the category table (ids that are integers only)."""
+    cats = info.categories
+    out: dict[int, int] = {}
+    for r in np.flatnonzero(cats.id_ok).tolist():
+        out.setdefault(int(cats.id[r]), r)
+    return out

@@ -8,16 +8,8 @@ import numpy as np
 
 from maskcheck.model import DatasetInfo, Problem, Severity
 from maskcheck.registry import Option, register
-from maskcheck.rules._util import category_problem, is_background_name, plural
+from maskcheck.rules._util import category_problem, category_rows, is_background_name, plural
 from maskcheck.rules.labels import _CountsPerClass
-
-
-def _rows_by_id(info: DatasetInfo) -> dict[int, int]:
-    cats = info.categories
-    out: dict[int, int] = {}
-    for r in np.flatnonzero(cats.id_ok).tolist():
-        out.setdefault(int(cats.id[r]), r)
-    return out
 
 
 def _label(names: dict[int, str], cid: int) -> str:
@@ -38,7 +30,7 @@ class ClassImbalance(_CountsPerClass):
     def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
         counts, _ = state
         names = info.category_names()
-        rows = _rows_by_id(info)
+        rows = category_rows(info)
         used = {cid: n for cid, n in counts.items() if cid in names}
         if not used:
             return
@@ -76,7 +68,7 @@ class SingleClassCollapse(_CountsPerClass):
         if len(real) > 1 and len(used) == 1:
             cid = used[0]
             yield category_problem(
-                info, _rows_by_id(info)[cid],
+                info, category_rows(info)[cid],
                 f"every annotation is class {_label(names, cid)} although categories define "
                 f"{len(real)} classes: the model can only ever predict this one. Check the "
                 "label mapping of the export")

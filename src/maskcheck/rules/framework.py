@@ -15,16 +15,8 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule, register
-from maskcheck.rules._util import ann_problems, category_problem, is_background_name
+from maskcheck.rules._util import ann_problems, category_problem, category_rows, is_background_name
 from maskcheck.targets import Target, effective
-
-
-def _rows_by_id(info: DatasetInfo) -> dict[int, int]:
-    cats = info.categories
-    out: dict[int, int] = {}
-    for r in np.flatnonzero(cats.id_ok).tolist():
-        out.setdefault(int(cats.id[r]), r)
-    return out
 
 
 def _list_ids(ids: list[int], limit: int = 12) -> str:
@@ -58,7 +50,7 @@ class _UsedIds(DatasetRule):
     @staticmethod
     def class_ids(state: frozenset[int], info: DatasetInfo) -> list[int]:
         """The dataset's class ids: the category list's, else those annotations use."""
-        defined = sorted(_rows_by_id(info))
+        defined = sorted(category_rows(info))
         return defined if defined else sorted(state)
 
 
@@ -120,7 +112,7 @@ class NonContiguousIds(_UsedIds):
                f"With {target.num_classes_key}={len(ids)} the top ids are out of range; with a larger "
                f"{target.num_classes_key} the model keeps logits for classes that never occur. "
                f"Renumber the classes {first}..{first + len(ids) - 1}")
-        rows = _rows_by_id(info)
+        rows = category_rows(info)
         # Point at the class where numbering goes wrong: the first one after a gap, or the
         # first one when the ids start at the wrong number.
         after_gap = ids[0] if ids[0] != first else next((i for i in ids if i not in want), None)
@@ -193,7 +185,7 @@ class ClassListMismatch(DatasetRule):
         if declared is None:
             return
         names = {cid: n for cid, n in info.category_names().items() if not is_background_name(n)}
-        rows = _rows_by_id(info)
+        rows = category_rows(info)
         by_name = {n: cid for cid, n in sorted(names.items(), reverse=True)}
         if isinstance(declared, dict):
             wanted = {n: i for n, i in declared.items() if not is_background_name(n)}
