@@ -43,6 +43,8 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=118287)
     ap.add_argument("--runs", type=int, default=5, help="pairs of alternating runs")
     ap.add_argument("--file", type=Path, help="use this COCO file instead of generating one")
+    ap.add_argument("--select", action="append", default=[],
+                    help="lint only these rules (repeatable; default: every default rule)")
     a = ap.parse_args()
 
     path = a.file
@@ -58,6 +60,7 @@ def main() -> int:
 
     lint_cmd = [sys.executable, "-m", "maskcheck", "lint", str(path), "--format", "json",
                 "--output", os.devnull, "--no-progress"]
+    lint_cmd += [arg for sel in a.select for arg in ("--select", sel)]
     coco_cmd = [sys.executable, "-c", COCO_LOAD, str(path)]
     rows: list[tuple[float, float, float, float]] = []
     for i in range(a.runs):
