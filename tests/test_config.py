@@ -199,3 +199,24 @@ def test_config_object_defaults_are_independent():
     a, b = Config(), Config()
     a.ignore.append("MC101")
     assert b.ignore == []
+
+
+def test_config_classes_are_the_class_map_for_named_labels(tmp_path):
+    import json
+
+    from maskcheck.api import lint
+    from maskcheck.config import load_config
+
+    folder = tmp_path / "labelme"
+    folder.mkdir()
+    shape = {"label": "scratch", "points": [[1, 1], [8, 1], [8, 8]], "shape_type": "polygon",
+             "group_id": None, "flags": {}}
+    doc = {"version": "5.0.1", "flags": {}, "shapes": [shape, {**shape, "label": "dent"}],
+           "imagePath": "a.jpg", "imageData": None, "imageHeight": 10, "imageWidth": 10}
+    (folder / "a.json").write_text(json.dumps(doc))
+    cfg = tmp_path / ".maskcheck.yaml"
+    cfg.write_text("classes: [scratch, crack]\n")
+    report = lint([folder], config=load_config(explicit=cfg), select=["MC101", "MC102"])
+    # "scratch" maps through the config's list; "dent" is not in it
+    assert [(f.code, f.location.path.endswith("a.json")) for f in report.findings] == [("MC102", True)]
+    assert "dent" in report.findings[0].message

@@ -67,6 +67,8 @@ def lint(
         except InputProblem as exc:
             report.errors.append(InputError(exc.path, exc.message))
             return report
+    elif config.classes is not None:  # the config's class list is the class map too
+        reader_options["classes"] = config_classmap(config)
     if images_dir is not None and not Path(images_dir).is_dir():
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
@@ -88,3 +90,22 @@ def lint(
         report.findings = [f for f in report.findings if not config.ignored(f)]
     report.findings.sort(key=sort_key)
     return report
+
+
+def config_classmap(config: Config) -> classmap.ClassMap:
+    """`classes:` from the config as a class map for formats that label by name.
+
+    A mapping gives the ids; an ordered list is numbered from the target's first class id
+    (1 for torchvision and the default, whose label 0 is the background; 0 for YOLO).
+    """
+    where = str(config.path) if config.path else "the configuration"
+    if isinstance(config.classes, dict):
+        return classmap.from_mapping(config.classes, "config classes", where)
+    target = config.resolved_target()
+    first = 1 if target is None or target.first_id is None else target.first_id
+    names = list(config.classes or [])
+    cmap = classmap.ClassMap(source="config classes", path=where)
+    for i, name in enumerate(names):
+        cmap.ids.setdefault(name, first + i)
+        cmap.entries.append((name, first + i, 0))
+    return cmap
