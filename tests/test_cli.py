@@ -49,6 +49,7 @@ BAD_INPUTS = {
     "syntax.json": (b'{"images": [],\n  "annotations": [,]}', "invalid JSON at line 2, column 19"),
     "list.json": (b"[1, 2, 3]", "not a"),
     "other.json": (b'{"hello": "world"}', "not a supported annotation file"),
+    "deep.json": (b'{"images": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     "latin1.json": ('{"images": [{"file_name": "caf\u00e9"}]}'.encode("latin-1"), "not UTF-8"),
 }
 

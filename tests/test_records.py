@@ -179,3 +179,14 @@ def test_a_list_of_unknown_objects_is_refused(tmp_path):
         "not JSON records: no record has an image, label, mask or box field (name them with "
         "--field, e.g. label=cls)"]
     assert report.inputs == []
+
+
+def test_a_hostile_deeply_nested_jsonl_line_is_one_finding(tmp_path):
+    from maskcheck.api import lint
+
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(b'{"image_id": 1, "label": 1, "bbox": [1, 2, 3, 4]}\n'
+                     + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    report = lint([path], select=["MC001"])
+    assert not report.errors
+    assert [(f.code, f.location.line) for f in report.findings] == [("MC001", 2)]

@@ -54,7 +54,10 @@ def read_all(paths: list[Path], fmt: str | None = None,
         if module is None:
             yield InputError(where, _unknown(path))
             continue
-        yield from module.read(path, options or {})
+        try:
+            yield from module.read(path, options or {})
+        except RecursionError:  # a hostile nesting depth that a reader's decoder met first
+            yield InputError(where, "nested too deeply to be annotations (hostile input?)")
 
 
 def _unknown(path: Path) -> str:

@@ -154,6 +154,8 @@ def read_file(path: Path, display: str | None = None) -> Dataset:
         return from_document(doc, where)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # strings are checked lazily
         raise jsonio.syntax_problem(where, data, exc) from None
+    except RecursionError:
+        raise jsonio.too_deep(where) from None
 
 
 def _json_kind(pytype: str) -> str:

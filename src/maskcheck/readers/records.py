@@ -84,7 +84,7 @@ def _is_jsonl(head: bytes) -> bool:
         return False
     try:
         return isinstance(msgspec.json.decode(lines[0]), dict)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
 
 
@@ -167,7 +167,7 @@ def _load(path: Path) -> list[tuple[Any, str, int]]:
                 continue
             try:
                 out.append((msgspec.json.decode(line), "", no))
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
                 out.append((None, "", no))  # one broken line: malformed-record, not the file
         return out
     doc = jsonio.decode(where, data)
