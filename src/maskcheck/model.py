@@ -90,13 +90,6 @@ class Table:
     def with_columns(self, **columns: np.ndarray) -> Table:
         return Table({**self._cols, **columns})
 
-    @staticmethod
-    def concat(tables: list[Table]) -> Table:
-        if not tables:
-            return Table({})
-        names = tables[0].names
-        return Table({k: np.concatenate([t[k] for t in tables]) for k in names})
-
 
 @dataclass(frozen=True, slots=True)
 class Location:

@@ -40,12 +40,6 @@ class ClassMap:
     def _entries(self) -> list[tuple[str, int, int]]:
         return self.entries or [(k, v, self.lines.get(k, 0)) for k, v in self.ids.items()]
 
-    def names_by_id(self) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for name, cid in self.ids.items():
-            out.setdefault(cid, name)
-        return out
-
     def categories(self) -> Table:
         """The class list as a categories Table (`index`, `id`, `id_ok`, `name`, ...)."""
         entries = self._entries()

@@ -22,10 +22,6 @@ def is_int(value: Any) -> bool:
     return type(value) is int and -INT64_MAX <= value <= INT64_MAX
 
 
-def is_number(value: Any) -> bool:
-    return type(value) in (int, float) and np.isfinite(value)
-
-
 def int_column(values: list[Any], name: str) -> dict[str, np.ndarray]:
     """`name`, `name_ok` and, when some value is not an int, `raw_name`."""
     n = len(values)

@@ -71,16 +71,6 @@ def parse_bytes(data: bytes, where: str) -> LineElement:
     return root
 
 
-def root_tag(path: Path) -> str | None:
-    """The name of the first element in the file's first bytes, or None (cheap sniff)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-    except OSError:
-        return None
-    return root_tag_of(head)
-
-
 def root_tag_of(head: bytes) -> str | None:
     # skip the declaration, comments and doctype before the root element
     text = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.S)
