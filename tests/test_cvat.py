@@ -218,3 +218,30 @@ def test_detection_tells_cvat_from_voc(tmp_path):
     voc_file = write(tmp_path, "<annotation><filename>a.jpg</filename></annotation>\n", "a.xml")
     assert cvat.detect(cvat_file) and not cvat.detect(voc_file)
     assert detect(cvat_file) is cvat and detect(voc_file).NAME == "voc"
+
+
+def test_crafted_sizes_and_runs_are_findings_not_crashes(tmp_path):
+    # int64 sum of the first mask's runs wraps round to 1 = w x h; np.repeat then overran
+    text = """<annotations>
+  <version>1.1</version>
+  <meta><task><labels><label><name>car</name></label></labels>
+    <original_size><width>1e999</width><height>10</height></original_size></task></meta>
+  <image id="0" name="a.jpg" width="8" height="6">
+    <mask label="car" rle="9223372036854775807,9223372036854775807,3" left="0" top="0" width="1" height="1"/>
+    <mask label="car" rle="99999999999999999999999" left="0" top="0" width="1" height="1"/>
+  </image>
+  <image id="1" name="b.jpg" width="1000000000" height="1000000000">
+    <mask label="car" rle="1,2,1" left="0" top="0" width="2" height="2"/>
+  </image>
+  <track id="0" label="car">
+    <mask frame="3" outside="0" rle="1,2,1" left="0" top="0" width="2" height="2"/>
+  </track>
+</annotations>
+"""
+    path = write(tmp_path, text)
+    report = lint([path])
+    assert not report.errors and not [f for f in report.findings if f.code == "MC000"]
+    hits = [f for f in report.findings if f.code == "MC451"]
+    assert lines(hits) == [6, 7, 10]
+    assert "18,446,744,073,709,551,617" in hits[0].message
+    assert "over the 2,147,483,648 pixels" in hits[2].message

@@ -84,11 +84,12 @@ def test_tiny_instance_fires_below_min_area(run):
 
 
 # --------------------------------------------------------------- MC218 / MC219
-def test_duplicate_instance_fires_on_the_later_one(run):
+def test_duplicate_instance_fires_once_at_the_first_of_the_cluster(run):
     anns = [a(1, 1), a(2, 1, seg=B), a(3, 1, seg=[[10, 10, 30, 10, 30, 30.2, 10, 30.2]]), a(4, 2)]
     found = run(anns, "MC218")
-    assert pointers(found) == ["/annotations/2"]
-    assert "annotation 1 (/annotations/0)" in found[0].message and "IoU 1.00" in found[0].message
+    assert pointers(found) == ["/annotations/0"]
+    assert "annotated again" in found[0].message
+    assert "annotation 3 (/annotations/2)" in found[0].message and "IoU 1.00" in found[0].message
 
 
 def test_duplicate_instance_quiet_on_different_class_or_overlap(run):
@@ -100,8 +101,8 @@ def test_duplicate_instance_quiet_on_different_class_or_overlap(run):
 def test_conflicting_labels_fires(run):
     anns = [a(1, 1), a(2, 1, cat=2), a(3, 2), a(4, 2, seg=B, cat=2)]
     found = run(anns, "MC219")
-    assert pointers(found) == ["/annotations/1"]
-    assert "class 2, that one class 1" in found[0].message
+    assert pointers(found) == ["/annotations/0"]
+    assert "class 1, is the same object (IoU 1.00) as annotation 2 (/annotations/1) class 2" in found[0].message
     assert run(anns, "MC218") == []
 
 
@@ -113,4 +114,49 @@ def test_duplicates_between_polygon_and_rle(run):
     m[10:30, 10:30] = 1  # the pixels polygon A covers
     rle = mask_utils.encode(np.asfortranarray(m))
     anns = [a(1, 1), a(2, 1, seg={"size": [80, 100], "counts": rle["counts"].decode()})]
-    assert pointers(run(anns, "MC218")) == ["/annotations/1"]
+    assert pointers(run(anns, "MC218")) == ["/annotations/0"]
+
+
+def test_duplicate_instance_1000_copies_is_one_finding(run):
+    # 1,000 identical instances in one image: once 499,500 pairwise findings (and images
+    # over 1,000 instances were skipped silently); now one cluster, its ids capped at 10
+    anns = [a(i, 1) for i in range(1, 1201)] + [a(2000, 1, seg=B), a(2001, 1, seg=B, cat=2)]
+    found = run(anns, "MC218")
+    assert pointers(found) == ["/annotations/0"]
+    assert "annotated 1,199 more times" in found[0].message
+    assert "annotation 2 (/annotations/1)" in found[0].message
+    assert "annotation 11 (/annotations/10)" in found[0].message
+    assert "annotation 12 (" not in found[0].message and "and 1,189 more" in found[0].message
+    conflict = run(anns, "MC219")
+    assert pointers(conflict) == ["/annotations/1200"]
+    assert "annotation 2001 (/annotations/1201) class 2" in conflict[0].message
+
+
+def test_duplicate_clusters_chain_and_split_by_class(run):
+    # 1 ~ 2 (identical), 2 ~ 3 (IoU 0.95): one chain; 4 is another class on 1's mask
+    near = [[10, 10, 30, 10, 30, 30.6, 10, 30.6]]
+    anns = [a(1, 1), a(2, 1), a(3, 1, seg=near), a(4, 1, cat=2), a(5, 2), a(6, 2, seg=B)]
+    found = run(anns, "MC218")
+    assert pointers(found) == ["/annotations/0"]
+    assert "annotated 2 more times" in found[0].message and "IoU 0.95 to 1.00" in found[0].message
+    conflict = run(anns, "MC219")
+    assert pointers(conflict) == ["/annotations/0"]
+    assert "annotation 4 (/annotations/3) class 2" in conflict[0].message
+
+
+def test_duplicate_search_over_the_cap_says_so(run, monkeypatch):
+    from maskcheck import geometry
+
+    monkeypatch.setattr(geometry, "MAX_OVERLAP_CANDIDATES", 5)
+    # 6 masks with the same centre and slightly different sizes: 15 candidate pairs
+    rings = [[[10 - d, 10 - d, 30 + d, 10 - d, 30 + d, 30 + d, 10 - d, 30 + d]] for d in
+             (0, 0.1, 0.2, 0.3, 0.4, 0.5)]
+    anns = [a(i + 1, 1, seg=r) for i, r in enumerate(rings)] + [a(7, 1), a(8, 2), a(9, 2)]
+    for code in ("MC218", "MC219"):
+        found = run(anns, code)
+        capped = [f for f in found if f.message.startswith("not searched")]
+        assert [(f.location.pointer, f.location.image_id) for f in capped] == [("/images/0", 1)]
+        assert "MAX_OVERLAP_CANDIDATES" in capped[0].message and "over 5 pairs" in capped[0].message
+    # the exact duplicate (1 and 7) is still found there, and image 2 is searched in full
+    assert pointers([f for f in run(anns, "MC218") if not f.message.startswith("not")]) == [
+        "/annotations/0", "/annotations/7"]

@@ -191,3 +191,13 @@ def test_special_files_are_not_opened(shop):
     found = findings(path, "MC302")
     assert pointers(found) == ["/images/1"]
     assert "not a regular file" in found[0].message
+
+
+def test_a_file_name_too_long_for_the_file_system_is_a_finding_not_a_crash(shop):
+    long_name = "x" * 300 + ".png"
+    path = write(shop, [img(1, "a.png"), img(2, long_name)])
+    report = lint([path])
+    assert not report.errors and "MC000" not in {f.code for f in report.findings}
+    found = [f for f in report.findings if f.code in ("MC301", "MC302")]
+    assert [(f.code, f.location.pointer) for f in found] == [("MC302", "/images/1")]
+    assert "File name too long" in found[0].message

@@ -70,7 +70,8 @@ def _data(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("spec", ["local_rules.py", "local_rules"])
-def test_local_plugin_from_config(tmp_path, capsys, spec):
+def test_local_plugin_from_config(tmp_path, capsys, monkeypatch, spec):
+    monkeypatch.chdir(tmp_path)  # the config is the user's project's: trusted to run code
     data = _data(tmp_path)
     (tmp_path / "local_rules.py").write_text(RULE_SOURCE.format(code="LOC001", name="x-image"))
     (tmp_path / ".maskcheck.yaml").write_text(f"plugins: [{spec}]\nselect: [LOC001]\n")
@@ -80,7 +81,8 @@ def test_local_plugin_from_config(tmp_path, capsys, spec):
     assert main(["lint", str(data), "--ignore", "LOC001", "--fail-on", "warning"]) == 0
 
 
-def test_config_may_select_plugin_rules_by_name(tmp_path):
+def test_config_may_select_plugin_rules_by_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     data = _data(tmp_path)
     (tmp_path / "local_rules.py").write_text(RULE_SOURCE.format(code="LOC002", name="x-image-two"))
     (tmp_path / ".maskcheck.yaml").write_text(
@@ -96,7 +98,9 @@ def test_config_may_select_plugin_rules_by_name(tmp_path):
     (RULE_SOURCE.format(code="bad code", name="fine-name"), "has code 'bad code'"),
     (RULE_SOURCE.format(code="LOC003", name="Not Kebab"), "has name 'Not Kebab'"),
 ])
-def test_failing_local_plugin_is_an_error_naming_it(tmp_path, capsys, source, message):
+def test_failing_local_plugin_is_an_error_naming_it(tmp_path, capsys, monkeypatch, source,
+                                                   message):
+    monkeypatch.chdir(tmp_path)
     data = _data(tmp_path)
     (tmp_path / "bad_rules.py").write_text(source)
     cfg = tmp_path / ".maskcheck.yaml"
@@ -106,7 +110,8 @@ def test_failing_local_plugin_is_an_error_naming_it(tmp_path, capsys, source, me
     assert message.format(cfg=cfg) in err and "Traceback" not in err
 
 
-def test_missing_local_plugin(tmp_path, capsys):
+def test_missing_local_plugin(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     data = _data(tmp_path)
     (tmp_path / ".maskcheck.yaml").write_text("plugins: [nowhere.py]\n")
     assert main(["lint", str(data)]) == 2
@@ -164,7 +169,8 @@ def test_broken_entry_point_is_an_error_naming_it(tmp_path, capsys):
         sys.path.remove(str(tmp_path / "site"))
 
 
-def test_example_plugin_page_examples_in_process(tmp_path):
+def test_example_plugin_page_examples_in_process(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / ".maskcheck.yaml").write_text(f"plugins: ['{EXAMPLE_RULES}']\n")
     load_config([tmp_path])
     rule = find_rule("EXP101")

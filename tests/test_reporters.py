@@ -212,7 +212,7 @@ def test_junit_validates_with_control_characters_and_input_errors(tmp_path: Path
 def test_github_commands_escape_and_map_severity() -> None:
     lines = github.render(_line_report()).splitlines()
     assert lines[0] == ("::error file=labels/img 1.txt,line=3,title=MC101::string-label: "
-                        'label "a,b": 50%25 off%0Asecond line')
+                        'label "a,b": 50%25 off\\nsecond line')  # shown, not obeyed
     assert lines[1] == ("::warning file=ann.json,title=MC102::unmapped-class at "
                         "/annotations/4: class 9 unknown")
     info = Finding("MC105", "class-imbalance", Severity.INFO, "few", Location("a:b,c.json"), ())
@@ -221,7 +221,7 @@ def test_github_commands_escape_and_map_severity() -> None:
 
 def test_concise_is_one_line_per_finding() -> None:
     assert concise.render(_line_report()) == (
-        'labels/img 1.txt:3: MC101 label "a,b": 50% off second line\n'
+        'labels/img 1.txt:3: MC101 label "a,b": 50% off\\nsecond line\n'  # a visible escape
         "ann.json:/annotations/4: MC102 class 9 unknown\n")
 
 

@@ -455,3 +455,14 @@ def test_clean_example_is_clean():
 def test_examples_readme_describes_both():
     text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     assert "defects/" in text and "clean/" in text
+
+
+def test_unused_class_many_categories_is_linear(run):
+    # 20k categories, none used: the class names used to be rebuilt once per finding
+    # (quadratic: 10k classes took minutes); every one is still reported, in order
+    cats = [{"id": i, "name": f"class_{i}"} for i in range(1, 20_001)]
+    found = run(coco_doc(images=[img(1)], annotations=[], categories=cats), "MC107")
+    assert len(found) == 20_000
+    assert where(found[0]) == ("/categories/0", None, None, 1)
+    assert where(found[-1]) == ("/categories/19999", None, None, 20_000)
+    assert '"class_20000" (id 20000)' in found[-1].message

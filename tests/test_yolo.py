@@ -62,7 +62,9 @@ def test_classes_txt_and_split_folders(tmp_path):
         (root / "labels" / split / "x.txt").write_text(POLY + "\n")
     (root / "classes.txt").write_text("crack\ndent\n")
     report = lint([root])
-    assert [i["format"] for i in report.inputs] == ["yolo"]
+    # each split is a dataset of its own, named by its label folder
+    assert [(Path(i["path"]).relative_to(root).as_posix(), i["format"]) for i in report.inputs] \
+        == [("labels/train", "yolo"), ("labels/val", "yolo")]
     assert (report.images, report.annotations) == (2, 2)
 
 

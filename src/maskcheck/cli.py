@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -12,14 +13,20 @@ from rich.console import Console
 
 from maskcheck import __version__, baseline
 from maskcheck.api import lint as run_lint
-from maskcheck.config import Config, load_config, parse_severity_flags
+from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags
 from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
 from maskcheck.registry import all_rules, find_rule
 from maskcheck.reporters import FORMATS, outputs
+from maskcheck.reporters.safe import visible
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    """One line on stderr; a file name in it may hold a newline or an escape sequence."""
+    print(f"maskcheck: {visible(message)}", file=sys.stderr)
 
 app = typer.Typer(
     name="maskcheck",
@@ -91,6 +98,10 @@ def lint(
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="Use this config file instead of the .maskcheck.yaml / maskcheck.yaml / "
                          "pyproject.toml found above the paths.", show_default=False)] = None,
+    allow_plugins: Annotated[bool, typer.Option(
+        "--allow-plugins", help="Let a config found beside the linted paths import its local "
+                                "plugins (run code); by default only --config or a config in "
+                                "the current folder or above may.")] = False,
     target: Annotated[str | None, typer.Option(
         help="Training framework whose label convention to check against: torchvision, "
              "detectron2, mmdet, matterport, yolo, coco.", show_default=False)] = None,
@@ -117,6 +128,26 @@ def lint(
              "(default: looked for next to the annotation file).")] = None,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
+    options = dict(locals())
+    # Warnings (numpy overflow on hostile numbers, Pillow's decompression bomb) are not the
+    # stderr contract (one line per unreadable input); what matters is a finding already.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = _lint(**options)
+    if os.environ.get("MASKCHECK_DEBUG"):
+        for w in caught:
+            _say(f"warning: {w.category.__name__}: {w.message} ({w.filename}:{w.lineno})")
+    raise typer.Exit(code)
+
+
+def _lint(paths: list[Path], output_format: str | None, output: Path | None, fail_on: str,
+          select: list[str] | None, ignore: list[str] | None, max_examples: int, batch_size: int,
+          progress: bool, reports: list[str] | None, baseline_file: Path | None,
+          write_baseline: Path | None, statistics: bool, quiet: bool, exit_zero: bool,
+          config_file: Path | None, allow_plugins: bool, target: str | None,
+          extend_select: list[str] | None, severity_flags: list[str] | None,
+          input_format: str | None, classes: Path | None, field_flags: list[str] | None,
+          images: Path | None) -> int:
     fmt = output_format or outputs.default_format(to_file=output is not None)
     primary = outputs.Target(outputs.check_format(fmt), output)
     extra = [outputs.parse_target(spec) for spec in reports or ()]
@@ -125,7 +156,10 @@ def lint(
     if fail_on not in ("error", "warning", "info", "never"):
         raise UsageProblem(f"--fail-on {fail_on!r}: choose error, warning, info or never")
     config = _config(paths, config_file, select=select, ignore=ignore, extend_select=extend_select,
-                     severity=severity_flags, target=target)
+                     severity=severity_flags, target=target, allow_plugins=allow_plugins)
+    blocked = blocked_message(config)
+    if blocked is not None:  # said once, then lint on with the config's other settings
+        _say(blocked)
     if input_format is not None:
         _check_input_format(input_format)
     config = config.override("command line", format=input_format,
@@ -137,18 +171,18 @@ def lint(
                                 classes=classes, images_dir=images)
 
     for e in report.errors:
-        print(f"maskcheck: {e}", file=sys.stderr)
+        _say(str(e))
     if write_baseline is not None:
         n = baseline.write(report.findings, write_baseline)
         if not quiet:
-            print(f"maskcheck: recorded {n:,} finding(s) in {write_baseline}", file=sys.stderr)
+            _say(f"recorded {n:,} finding(s) in {write_baseline}")
     if known is not None:
         report = baseline.apply(report, known).report
     outputs.write_all(report, primary, extra, console=_stdout_console(), stdout=sys.stdout,
                       max_examples=max_examples, statistics=statistics, quiet=quiet)
     if exit_zero or write_baseline is not None:
         fail_on = "never"
-    raise typer.Exit(_exit_code(report, fail_on))
+    return _exit_code(report, fail_on)
 
 
 def _load_baseline(path: Path | None) -> baseline.Baseline | None:
@@ -162,12 +196,12 @@ def _load_baseline(path: Path | None) -> baseline.Baseline | None:
 
 def _config(paths: list[Path], config_file: Path | None, *, select: list[str] | None,
             ignore: list[str] | None, extend_select: list[str] | None,
-            severity: list[str] | None, target: str | None) -> Config:
+            severity: list[str] | None, target: str | None, allow_plugins: bool = False) -> Config:
     """The config file's settings with the command line's applied on top."""
     def flat(values: list[str] | None) -> list[str] | None:  # accept "MC101,MC102" too
         return None if values is None else [v for x in values for v in x.split(",") if v.strip()]
 
-    return load_config(paths, config_file).override(
+    return load_config(paths, config_file, allow_plugins).override(
         "command line", select=flat(select), ignore=flat(ignore),
         extend_select=flat(extend_select), severity=parse_severity_flags(severity or []),
         target=target)
@@ -329,12 +363,18 @@ def show_config(
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="Show this config file instead of the one found.", show_default=False)] = None,
     target: Annotated[str | None, typer.Option(help="As `lint --target`.", show_default=False)] = None,
+    allow_plugins: Annotated[bool, typer.Option(
+        "--allow-plugins", help="As `lint --allow-plugins`.")] = False,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """Print the effective configuration and where each value came from."""
     import json
 
-    config = load_config(paths or [Path.cwd()], config_file).override("command line", target=target)
+    config = load_config(paths or [Path.cwd()], config_file, allow_plugins).override(
+        "command line", target=target)
+    blocked = blocked_message(config)
+    if blocked is not None:
+        _say(blocked)
     rows = config.effective()
     if output_format == "json":
         typer.echo(json.dumps({"config_file": str(config.path) if config.path else None,
@@ -366,10 +406,10 @@ def main(argv: list[str] | None = None) -> int:
         print("maskcheck: aborted", file=sys.stderr)
         return EXIT_ERROR
     except UsageProblem as exc:
-        print(f"maskcheck: {exc}", file=sys.stderr)
+        _say(str(exc))
         return EXIT_ERROR
     except OSError as exc:  # writing --output, a closed pipe
-        print(f"maskcheck: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"{exc.filename or ''}: {exc.strerror or exc}")
         return EXIT_ERROR
     except MemoryError:
         print("maskcheck: out of memory", file=sys.stderr)
@@ -377,6 +417,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for the user; MASKCHECK_DEBUG=1 shows it
         if os.environ.get("MASKCHECK_DEBUG"):
             raise
-        print(f"maskcheck: internal error: {type(exc).__name__}: {exc} "
-              "(set MASKCHECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        _say(f"internal error: {type(exc).__name__}: {exc} "
+             "(set MASKCHECK_DEBUG=1 for the traceback, and please report it)")
         return EXIT_ERROR

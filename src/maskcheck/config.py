@@ -1,7 +1,11 @@
 """The user's setup: `.maskcheck.yaml`, `maskcheck.yaml` or `[tool.maskcheck]` in pyproject.toml.
 
 The file is found by walking up from the linted paths (their common folder), or named with
-`--config`. Every key, rule reference and option value is checked when the file is read:
+`--config`. Only a trusted config may load local plugins (run code): one named with `--config`,
+one in the current folder or a folder above it (the user's own project), or any with
+`allow_plugins`. A config found beside the linted data only — perhaps shipped with a downloaded
+dataset — keeps its settings but its `plugins` are not imported (`Config.blocked_plugins`).
+Every key, rule reference and option value is checked when the file is read:
 an unknown key, a selector that matches no rule or an option of the wrong type is an error
 naming the file and the key (exit 2, with a "did you mean" where one is close) — a typo in a
 config must never silently turn a check off. Keys may be written with `-` or `_`.
@@ -66,6 +70,8 @@ class Config:
     fields: dict[str, str] = field(default_factory=dict)
     plugins: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    # plugins named by an untrusted config and therefore not imported (see blocked_message)
+    blocked_plugins: list[str] = field(default_factory=list)
 
     # --- applying it ---------------------------------------------------------------------
     def resolved_target(self) -> Target | None:
@@ -100,7 +106,7 @@ class Config:
         names = {path.as_posix()}
         if self.path is not None:
             with contextlib.suppress(ValueError):  # another drive on Windows: no relative path
-                names.add(Path(os.path.relpath(path.resolve(), self.path.parent.resolve())).as_posix())
+                names.add(Path(os.path.relpath(_resolve(path), _resolve(self.path.parent))).as_posix())
         for pattern, codes in self._ignore_codes().items():
             if finding.code in codes and any(fnmatch.fnmatchcase(n, pattern) for n in names):
                 return True
@@ -130,7 +136,8 @@ class Config:
         """A copy with command-line values validated and applied (None: not given)."""
         raw = {k: v for k, v in values.items() if v is not None and v != [] and v != {}}
         parsed = _parse(raw, where, base=Path.cwd(), cli=True)
-        out = Config(**{k: getattr(self, k) for k in (*KEYS, "path")}, sources=dict(self.sources))
+        out = Config(**{k: getattr(self, k) for k in (*KEYS, "path")}, sources=dict(self.sources),
+                     blocked_plugins=list(self.blocked_plugins))
         for key, value in parsed.items():
             if key in ("ignore", "extend_select"):  # the command line adds to the file's lists
                 value = [*getattr(out, key), *value]
@@ -142,23 +149,58 @@ class Config:
 
 
 # --- finding and reading the file ------------------------------------------------------------
+def _resolve(path: Path) -> Path:
+    """`path.resolve()` that never raises: a symlink loop or an unreadable folder gives the
+    absolute path as written (the reader then reports the path itself, one line)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python < 3.13's "Symlink loop"
+        return Path(os.path.abspath(path))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def find_config(paths: Sequence[str | Path]) -> Path | None:
     """The nearest config file above the common folder of `paths` (or the current folder)."""
-    starts = [Path(p).resolve() for p in paths] or [Path.cwd()]
+    starts = [_resolve(Path(p)) for p in paths] or [Path.cwd()]
     try:
         folder = Path(os.path.commonpath([str(s) for s in starts]))
     except ValueError:  # different drives
         folder = starts[0]
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
         folder = folder.parent
     for d in (folder, *folder.parents):
         for name in CONFIG_FILES:
-            if (d / name).is_file():
+            if _is_file(d / name):
                 return d / name
         pyproject = d / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_table(pyproject):
+        if _is_file(pyproject) and _has_tool_table(pyproject):
             return pyproject
     return None
+
+
+def trusted_location(path: Path) -> bool:
+    """Whether a found config sits in the current folder or above it: the user's project,
+    not a folder that merely holds the data being linted."""
+    folder, cwd = _resolve(path).parent, _resolve(Path.cwd())
+    return folder == cwd or folder in cwd.parents
+
+
+def blocked_message(config: Config) -> str | None:
+    """The one line the CLI shows when an untrusted config's plugins were not imported."""
+    if not config.blocked_plugins:
+        return None
+    return (f"{config.path}: plugins [{', '.join(config.blocked_plugins)}] not loaded: a config "
+            "found beside the linted data may not run code (use --config or --allow-plugins)")
 
 
 def _has_tool_table(path: Path) -> bool:
@@ -170,11 +212,14 @@ def _has_tool_table(path: Path) -> bool:
     return "tool.maskcheck" in text
 
 
-def load_config(paths: Sequence[str | Path] = (), explicit: str | Path | None = None) -> Config:
+def load_config(paths: Sequence[str | Path] = (), explicit: str | Path | None = None,
+                allow_plugins: bool = False) -> Config:
     """Read `explicit`, or the config found above `paths`; defaults when there is none.
 
     Loads plugins (installed entry points, then those the file names) before checking rule
-    references, so a config may select a plugin's rules.
+    references, so a config may select a plugin's rules. The file's local plugins are
+    imported only when it is trusted: `explicit`, `allow_plugins`, or found in the current
+    folder or above it. Otherwise they land in `blocked_plugins`, unimported.
     """
     from maskcheck.plugins import load_entry_points
 
@@ -184,8 +229,11 @@ def load_config(paths: Sequence[str | Path] = (), explicit: str | Path | None = 
         return Config()
     raw = _read(path)
     where = str(path)
-    parsed = _parse(raw, where, base=path.resolve().parent, cli=False)
-    config = Config(path=path, **parsed)
+    trusted = explicit is not None or allow_plugins or trusted_location(path)
+    blocked: list[str] = []
+    parsed = _parse(raw, where, base=_resolve(path).parent, cli=False,
+                    blocked=None if trusted else blocked)
+    config = Config(path=path, **parsed, blocked_plugins=blocked)
     config.sources = dict.fromkeys(parsed, where)
     return config
 
@@ -226,8 +274,17 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 # --- checking values -------------------------------------------------------------------------
-def _parse(raw: dict[str, Any], where: str, base: Path, cli: bool) -> dict[str, Any]:
-    """Check and normalize every key; `where` names the file (or "command line")."""
+# keys whose values name rules: a plugin's rule cannot be found when its plugin was blocked
+_RULE_KEYS = ("select", "ignore", "extend_select", "severity", "options", "per_path_ignores")
+
+
+def _parse(raw: dict[str, Any], where: str, base: Path, cli: bool,
+           blocked: list[str] | None = None) -> dict[str, Any]:
+    """Check and normalize every key; `where` names the file (or "command line").
+
+    `blocked` (a list to fill) means the file is untrusted: its plugins are checked and
+    listed there, never imported.
+    """
     out: dict[str, Any] = {}
     norm = {}
     for key, value in raw.items():
@@ -242,14 +299,26 @@ def _parse(raw: dict[str, Any], where: str, base: Path, cli: bool) -> dict[str, 
 
     # plugins first: the rest may refer to their rules
     if "plugins" in norm:
-        out["plugins"] = _str_list(norm["plugins"], at("plugins"))
+        names = _str_list(norm["plugins"], at("plugins"))
+        if blocked is not None:
+            blocked.extend(names)
+            names = []
+        out["plugins"] = names
         from maskcheck.plugins import load_local
 
-        for spec in out["plugins"]:
+        for spec in names:
             load_local(spec, base, where)
     for key in KEYS:
         if key in norm and key != "plugins":
-            out[key] = _CHECKS[key](norm[key], at(key))
+            try:
+                out[key] = _CHECKS[key](norm[key], at(key))
+            except ConfigError as exc:
+                if not blocked or key not in _RULE_KEYS:
+                    raise
+                # lint on without the plugins unless the file needs their rules: then say why
+                raise ConfigError(f"{exc} (this config's plugins [{', '.join(blocked)}] were "
+                                  "not loaded: a config found beside the linted data may not "
+                                  "run code; use --config or --allow-plugins)") from None
     return out
 
 

@@ -36,8 +36,14 @@ _FLOATS = msgspec.json.Decoder(list[float])
 _BRACKETS = bytes.maketrans(b"[]", b"  ")
 #: Mask IoU at which two instances are the same object.
 SAME_OBJECT_IOU = 0.95
-#: Images with more instances than this are not searched for duplicates pairwise.
-MAX_PAIRWISE = 1000
+#: Near-duplicate search: pairs of one image whose boxes hold each other's centre (the
+#: candidates for mask IoU) beyond which the image is searched for exact duplicates only,
+#: and MC218/MC219 say so. Exact duplicates (same mask, byte for byte) are always found.
+MAX_OVERLAP_CANDIDATES = 250_000
+#: Polygons of more points than this that the linear star-shape test cannot prove simple
+#: are not given to shapely's validity test (its time grows with the crossings, ~n^2 for
+#: a ring of random points); MC203 reports them as not checked.
+MAX_VALIDITY_POINTS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +194,12 @@ class BatchGeometry:
         return PolygonStats(self.polygons)
 
     @cached_property
+    def validity_unchecked(self) -> np.ndarray:
+        """Indices of polygons not proven simple and over MAX_VALIDITY_POINTS: not tested."""
+        self.self_intersecting  # noqa: B018 - sets _validity_unchecked
+        return getattr(self, "_validity_unchecked", np.zeros(0, dtype=np.int64))
+
+    @cached_property
     def self_intersecting(self) -> np.ndarray:
         """Indices of polygons whose ring crosses itself (shapely's validity test)."""
         st = self.poly
@@ -201,7 +213,17 @@ class BatchGeometry:
             return test[:0]
         test = test[~simple]
         keep = ~simple[ring]
-        xy, ring = xy[keep], np.repeat(np.arange(len(test)), st.points[test])
+        xy = xy[keep]
+        # GEOS's validity test grows with the number of crossings (a ring of random points
+        # has ~n^2): outlines over the cap are left untested, and MC203 says so
+        big = st.points[test] > MAX_VALIDITY_POINTS
+        if big.any():
+            self._validity_unchecked = test[big]
+            xy = xy[~np.repeat(big, st.points[test])]
+            test = test[~big]
+            if not len(test):
+                return test
+        ring = np.repeat(np.arange(len(test)), st.points[test])
         rings = shapely.linearrings(xy, indices=ring)
         polys = shapely.polygons(rings)
         invalid = ~shapely.is_valid(polys)
@@ -230,9 +252,15 @@ class BatchGeometry:
         return np.bincount(p.row, weights=st.perimeter, minlength=self.n) if len(p) else np.zeros(self.n)
 
     @cached_property
+    def same_objects(self) -> SameObjects:
+        """Duplicate edges (masks of one image with IoU >= SAME_OBJECT_IOU), linear in size."""
+        return _same_objects(self)
+
+    @property
     def same_object_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(i, j, mask IoU) for pairs of one image whose masks overlap >= SAME_OBJECT_IOU."""
-        return _same_object_pairs(self)
+        """(i, j, mask IoU) edges connecting every set of same-object masks (not every pair)."""
+        so = self.same_objects
+        return so.a, so.b, so.iou
 
 
 def _star_shaped(xy: np.ndarray, ring: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -390,6 +418,7 @@ def _to_coco_rle(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 _NO_RUNS = np.zeros(0, dtype=np.int64)
+MAX_RLE_PIXELS = 1 << 31  # larger masks overflow pycocotools' uint32 counts
 
 
 class _Rle(msgspec.Struct):
@@ -476,7 +505,12 @@ def check_runs(size: tuple[int, int], counts: Any) -> tuple[tuple[int, int], Any
         return ((h, w), None, _NO_RUNS,
                 f"RLE counts hold a negative run ({int(runs[neg[0]])} at position {int(neg[0])}); "
                 "run lengths cannot be negative")
-    total = int(runs.sum())
+    if h * w > MAX_RLE_PIXELS:  # pycocotools keeps sizes and runs in uint32
+        return ((h, w), None, _NO_RUNS,
+                f"RLE size [{h}, {w}] has {h * w:,} pixels, over the {MAX_RLE_PIXELS:,} that "
+                "pycocotools' 32-bit counts can hold: not decoded")
+    big = np.flatnonzero(runs > h * w)  # bounded first, so the int64 sum cannot wrap round
+    total = int(runs.sum()) if not len(big) else sum(runs.tolist())
     if total != h * w:
         return ((h, w), None, _NO_RUNS,
                 f"RLE counts sum to {total:,} pixels but size [{h}, {w}] has {h * w:,}: decoding "
@@ -548,46 +582,151 @@ def _iou(a: dict[str, Any], b: dict[str, Any]) -> float:
     return float(mask_utils.iou([a], [b], [0])[0, 0])
 
 
-def _same_object_pairs(geo: BatchGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+@dataclass(frozen=True, slots=True)
+class SameObjects:
+    """Edges between masks of one image that are the same object (IoU >= SAME_OBJECT_IOU).
+
+    Not every pair: enough edges to connect each set of duplicates, and each set of
+    duplicates of one class through edges of that class, so that connected components are
+    the duplicate clusters. `unchecked` maps an image row to the number of candidate pairs
+    found when its near-duplicate search stopped at MAX_OVERLAP_CANDIDATES.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    iou: np.ndarray
+    unchecked: dict[int, int]
+
+
+def _mask_key(geo: BatchGeometry, r: int) -> bytes:
+    """The mask exactly as written (RLE counts and size, or polygon numbers and lengths)."""
+    rle = geo.rle.rles.get(r)
+    if rle is not None:
+        h, w = rle["size"]
+        return b"R%d,%d:" % (h, w) + bytes(rle["counts"])
+    p = geo.polygons
+    lo, hi = np.searchsorted(p.row, [r, r + 1])
+    start, end = int(p.start[lo]), int(p.start[hi - 1] + p.length[hi - 1])
+    return b"P" + p.length[lo:hi].tobytes() + b":" + p.coords[start:end].tobytes()
+
+
+def _centre_pairs(ext: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(i, j) with i < j whose boxes hold each other's centre, and how many were found.
+
+    Box IoU >= 0.8 (needed for mask IoU >= 0.95) implies each box holds the other's
+    centre, so an STRtree query of centres against boxes finds every candidate. Queried
+    in chunks so that no chunk can return more than MAX_OVERLAP_CANDIDATES pairs; the
+    search stops (and says how far it got) once that many were found.
+    """
+    n = len(ext)
+    boxes = shapely.box(ext[:, 0], ext[:, 1], ext[:, 2], ext[:, 3])
+    tree = shapely.STRtree(boxes)
+    cx, cy = (ext[:, 0] + ext[:, 2]) / 2, (ext[:, 1] + ext[:, 3]) / 2
+    centres = shapely.points(cx, cy)
+    step = max(1, MAX_OVERLAP_CANDIDATES // n)
+    found_i, found_j, total = [], [], 0
+    for lo in range(0, n, step):
+        q, t = tree.query(centres[lo:lo + step], predicate="intersects")
+        q = q + lo
+        keep = q < t
+        total += int(keep.sum())
+        found_i.append(q[keep])
+        found_j.append(t[keep])
+        if total > MAX_OVERLAP_CANDIDATES:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), total
+    return np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64), total
+
+
+def _same_objects(geo: BatchGeometry) -> SameObjects:
+    none = np.zeros(0, dtype=np.int64)
     m = geo.mask
     anns = geo.batch.anns
     image_row = anns.image_row if "image_row" in anns else np.full(geo.n, -1)
     sized = (geo.image_w >= 1) & (geo.image_h >= 1)  # NaN compares False: unknown sizes drop out
     cand = np.flatnonzero(m.measured & (image_row >= 0) & (m.area > 0) & sized)
     if len(cand) < 2:
-        return empty
-    img = image_row[cand]
+        return SameObjects(none, none, np.zeros(0), {})
+    ok = anns.category_id_ok if "category_id_ok" in anns else np.zeros(geo.n, dtype=bool)
+    cls = anns.category_id if "category_id" in anns else np.zeros(geo.n, dtype=np.int64)
+    edges_a: list[int] = []
+    edges_b: list[int] = []
+    edges_v: list[float] = []
+    # 1. exact duplicates, by hashing the mask as written: linear however many copies.
+    # Each group keeps one representative; per class, its members are chained and the
+    # class's first member is linked to the representative.
+    groups: dict[tuple[int, bytes], list[int]] = {}
+    for r in cand.tolist():
+        groups.setdefault((int(image_row[r]), _mask_key(geo, r)), []).append(r)
+    leaders: dict[int, dict[Any, int]] = {}  # representative -> class -> first member
+    reps = []
+    for members in groups.values():
+        rep = members[0]
+        reps.append(rep)
+        lead: dict[Any, int] = {}
+        for r in members:
+            c = int(cls[r]) if ok[r] else ("row", r)
+            prev = lead.get(c)
+            if prev is None:
+                lead[c] = r
+                if r != rep:
+                    edges_a.append(rep)
+                    edges_b.append(r)
+                    edges_v.append(1.0)
+            else:
+                edges_a.append(prev)
+                edges_b.append(r)
+                edges_v.append(1.0)
+        leaders[rep] = lead
+    # 2. near duplicates among the representatives, image by image: candidates whose
+    # boxes hold each other's centre, then extent IoU and area ratio, then mask IoU.
+    unchecked: dict[int, int] = {}
+    rep_arr = np.array(sorted(reps), dtype=np.int64)
+    img = image_row[rep_arr]
     order = np.argsort(img, kind="stable")
-    cand, img = cand[order], img[order]
+    rep_arr, img = rep_arr[order], img[order]
     first = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
-    size = np.diff(np.r_[first, len(img)])
-    group_end = np.repeat(first + size, size)
-    too_big = np.repeat(size > MAX_PAIRWISE, size)
-    cnt = np.where(too_big, 0, group_end - np.arange(len(cand)) - 1)
-    total = int(cnt.sum())
-    if not total:
-        return empty
-    i = np.repeat(np.arange(len(cand)), cnt)
-    j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    a, b = cand[i], cand[j]
-    # Cheap filter first: mask IoU >= t needs extent IoU >= t-ish and areas within t.
-    ea, eb = m.extent[a], m.extent[b]
-    ix = np.clip(np.minimum(ea[:, 2], eb[:, 2]) - np.maximum(ea[:, 0], eb[:, 0]), 0, None)
-    iy = np.clip(np.minimum(ea[:, 3], eb[:, 3]) - np.maximum(ea[:, 1], eb[:, 1]), 0, None)
-    inter = ix * iy
-    area_a = (ea[:, 2] - ea[:, 0]) * (ea[:, 3] - ea[:, 1])
-    area_b = (eb[:, 2] - eb[:, 0]) * (eb[:, 3] - eb[:, 1])
-    union = area_a + area_b - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        box_iou = np.where(union > 0, inter / union, 0.0)
-        ratio = np.minimum(m.area[a], m.area[b]) / np.maximum(m.area[a], m.area[b])
-    keep = (box_iou >= 0.8) & (ratio >= SAME_OBJECT_IOU)
-    a, b = a[keep], b[keep]
-    if not len(a):
-        return empty
-    rows = np.unique(np.r_[a, b])
-    rles = dict(zip(rows.tolist(), mask_rles(geo, rows), strict=True))
-    ious = np.array([_iou(rles[x], rles[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)])
-    hit = ious >= SAME_OBJECT_IOU
-    return a[hit], b[hit], ious[hit]
+    bounds = np.r_[first, len(img)]
+    pa, pb = [], []
+    for k in range(len(first)):
+        rows = rep_arr[bounds[k]:bounds[k + 1]]
+        if len(rows) < 2:
+            continue
+        i, j, total = _centre_pairs(m.extent[rows])
+        if total > MAX_OVERLAP_CANDIDATES:
+            unchecked[int(img[bounds[k]])] = total
+            continue
+        pa.append(rows[i])
+        pb.append(rows[j])
+    if pa:
+        a, b = np.concatenate(pa), np.concatenate(pb)
+        ea, eb = m.extent[a], m.extent[b]
+        ix = np.clip(np.minimum(ea[:, 2], eb[:, 2]) - np.maximum(ea[:, 0], eb[:, 0]), 0, None)
+        iy = np.clip(np.minimum(ea[:, 3], eb[:, 3]) - np.maximum(ea[:, 1], eb[:, 1]), 0, None)
+        inter = ix * iy
+        area_a = (ea[:, 2] - ea[:, 0]) * (ea[:, 3] - ea[:, 1])
+        area_b = (eb[:, 2] - eb[:, 0]) * (eb[:, 3] - eb[:, 1])
+        union = area_a + area_b - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            box_iou = np.where(union > 0, inter / union, 0.0)
+            ratio = np.minimum(m.area[a], m.area[b]) / np.maximum(m.area[a], m.area[b])
+        keep = (box_iou >= 0.8) & (ratio >= SAME_OBJECT_IOU)
+        a, b = a[keep], b[keep]
+        if len(a):
+            rows = np.unique(np.r_[a, b])
+            rles = dict(zip(rows.tolist(), mask_rles(geo, rows), strict=True))
+            for x, y in zip(a.tolist(), b.tolist(), strict=True):
+                v = _iou(rles[x], rles[y])
+                if v < SAME_OBJECT_IOU:
+                    continue
+                edges_a.append(x)
+                edges_b.append(y)
+                edges_v.append(v)
+                # the same object in both groups: link their members class by class
+                lx, ly = leaders[x], leaders[y]
+                for c in lx.keys() & ly.keys():
+                    if (lx[c], ly[c]) != (x, y):
+                        edges_a.append(lx[c])
+                        edges_b.append(ly[c])
+                        edges_v.append(v)
+    return SameObjects(np.array(edges_a, dtype=np.int64), np.array(edges_b, dtype=np.int64),
+                       np.array(edges_v, dtype=np.float64), unchecked)

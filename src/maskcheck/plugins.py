@@ -58,8 +58,17 @@ def load_local(spec: str, base: Path, where: str) -> None:
     """A module named in the config: a `.py` path relative to the config, or a dotted name.
 
     Dotted names are imported with the config's folder first on sys.path, as a project's
-    own modules would be.
+    own modules would be. Nothing is written: no `__pycache__` beside the module.
     """
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        _load_local(spec, base, where)
+    finally:
+        sys.dont_write_bytecode = saved
+
+
+def _load_local(spec: str, base: Path, where: str) -> None:
     if spec.endswith(".py") or "/" in spec or "\\" in spec:
         path = (base / spec).resolve()
         key = f"plugin {spec!r} ({where})"

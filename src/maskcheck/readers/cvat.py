@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 
 from maskcheck.errors import InputProblem
+from maskcheck.geometry import MAX_RLE_PIXELS
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import xmlio
 from maskcheck.readers.builder import Builder
@@ -170,7 +171,7 @@ def _mask_geometry(el: LineElement, img_w: float, img_h: float) -> _Geometry:
     left, top, w, h = (int(_float(el, k)) for k in ("left", "top", "width", "height"))
     text = el.attrib["rle"]
     try:
-        runs = np.array([int(v) for v in text.split(",") if v.strip()], dtype=np.int64)
+        values = [int(v) for v in text.split(",") if v.strip()]  # Python ints: no overflow
     except ValueError:
         return _Geometry(problem="the mask's rle is not a comma-separated list of integers")
     box = [float(left), float(top), float(w), float(h)]
@@ -179,20 +180,26 @@ def _mask_geometry(el: LineElement, img_w: float, img_h: float) -> _Geometry:
     if w * h > MAX_MASK_PIXELS:  # the runs could expand to any size: never materialize them
         return _Geometry(bbox=box, problem=f"the mask's box is {w}x{h} pixels, over the "
                                            f"{MAX_MASK_PIXELS:,} pixel limit: not decoded")
-    if (runs < 0).any():
-        return _Geometry(bbox=box, problem=f"the mask's rle has a negative run ({int(runs.min())})")
-    total = int(runs.sum())
+    if values and min(values) < 0:
+        return _Geometry(bbox=box, problem=f"the mask's rle has a negative run ({min(values)})")
+    total = sum(values)  # exact: an int64 sum of crafted runs wraps round to w x h
     if total != w * h:
         return _Geometry(bbox=box, problem=(
             f"the mask's rle runs sum to {total:,} pixels, but its width x height is {w}x{h} = "
             f"{w * h:,}: CVAT and converters reshape the runs to the box and fail, or shift "
             "every row after the gap"))
+    runs = np.array(values, dtype=np.int64)  # each run <= w x h now
     local = np.repeat((np.arange(len(runs)) % 2).astype(bool), runs).reshape(h, w)
     area = float(np.count_nonzero(local))
     rows, cols = np.flatnonzero(local.any(axis=1)), np.flatnonzero(local.any(axis=0))
     bbox = box if not len(rows) else [float(left + cols[0]), float(top + rows[0]),
                                       float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)]
-    H, W = int(img_h) if img_h == img_h else 0, int(img_w) if img_w == img_w else 0
+    H = int(img_h) if math.isfinite(img_h) else 0
+    W = int(img_w) if math.isfinite(img_w) else 0
+    if W * H > MAX_RLE_PIXELS:  # the image RLE's runs would overflow pycocotools' uint32
+        return _Geometry(bbox=bbox, area=area, problem=(
+            f"the image's declared size {W}x{H} is over the {MAX_RLE_PIXELS:,} pixels a COCO "
+            "RLE can hold: the mask is not encoded"))
     if not (W and H) or left < 0 or top < 0 or left + w > W or top + h > H:
         return _Geometry(bbox=bbox, area=area, problem=(
             f"the mask's box (left {left}, top {top}, {w}x{h}) does not lie inside the "
@@ -315,6 +322,7 @@ def _add_tracks(builder: Builder, facts: CvatFacts, declared: set[str], path: Pa
 
 def _float_text(text: str | None) -> float | None:
     try:
-        return float(text) if text is not None else None
+        value = float(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is None or math.isfinite(value) else None

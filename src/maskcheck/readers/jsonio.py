@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import re
+import json
 import zlib
 from pathlib import Path
 from typing import Any
@@ -59,28 +59,80 @@ def line_col(data: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
-_BYTE = re.compile(r"\(byte (\d+)\)")
+def _wide_json(head: bytes) -> bool:
+    """UTF-16/32 JSON without a BOM: its first character (`{`, `[` or blank) beside NULs."""
+    first = b"{[ \t\r\n"
+    return len(head) == 4 and (
+        (head[0] in first and head[1] == 0)  # UTF-16LE, UTF-32LE
+        or (head[0] == 0 and head[1] in first)  # UTF-16BE
+        or (head[:3] == b"\x00\x00\x00" and head[3] in first))  # UTF-32BE
 
 
-def syntax_problem(path: str, data: bytes, exc: Exception) -> InputProblem:
-    """Turn a decoder error into `path: invalid JSON at line L, column C: reason`."""
+def encoding_problem(data: bytes) -> str | None:
+    """Why `data` is not UTF-8 JSON text, decided from the bytes (None: it is UTF-8).
+
+    Decided here rather than from a decoder's message, whose wording changes between
+    versions: a byte-order mark, UTF-16/32 (NUL bytes between ASCII), invalid UTF-8.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return ("starts with a UTF-8 byte-order mark, which json.load (and so pycocotools) "
+                "refuses; save the file as UTF-8 without BOM")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _wide_json(data[:4]):
+        wide = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
+        return f"{wide} text, not UTF-8; json.load and pycocotools read UTF-8: re-save it as UTF-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = line_col(data, exc.start)
+        return (f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}, "
+                f"column {col}) is not valid UTF-8 (Latin-1 or binary data?)")
+    return None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _drop(_value: Any) -> None:
+    return None
+
+
+def _constant(_name: str) -> None:
+    raise _NotJson
+
+
+def syntax_problem(path: str, data: bytes, exc: Exception | None = None) -> InputProblem:
+    """Why `data` is not a JSON document: `path: invalid JSON at line L, column C: reason`.
+
+    Called after a fast decoder refused the bytes; the reason is found again here from the
+    bytes themselves (stdlib json gives positions as attributes, not as text to parse).
+    """
     if not data.strip():
         return InputProblem(path, "empty file, expected a JSON document")
-    if isinstance(exc, UnicodeDecodeError):
-        return InputProblem(path, "not UTF-8 text (binary data?)")
-    text = str(exc)
-    if "truncated" in text:
-        line, col = line_col(data, len(data.rstrip()))
-        return InputProblem(path, f"truncated JSON: the document ends early at line {line}, column {col}")
-    m = _BYTE.search(text)
-    reason = _BYTE.sub("", text).replace("JSON is malformed: ", "").strip()
-    if m:
-        offset = int(m.group(1))
-        if offset == 0 and data.lstrip()[:1] not in (b"{", b"["):
-            return InputProblem(path, "not JSON (the first byte is not { or [; binary data?)")
-        line, col = line_col(data, offset)
-        return InputProblem(path, f"invalid JSON at line {line}, column {col}: {reason}")
-    return InputProblem(path, f"invalid JSON: {reason}")
+    wide = data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _wide_json(data[:4])
+    if not wide and data.lstrip()[:1] not in (b"{", b"["):
+        return InputProblem(path, "not JSON (the first byte is not { or [; binary data?)")
+    problem = encoding_problem(data)
+    if problem is not None:
+        return InputProblem(path, problem)
+    text = data.decode("utf-8")
+    try:
+        # values are dropped as they are parsed, so a large broken file costs little memory
+        json.loads(text, object_pairs_hook=_drop, parse_int=_drop, parse_float=_drop,
+                   parse_constant=_constant)
+    except _NotJson:
+        return InputProblem(path, "holds NaN or Infinity, which is not JSON (most loaders refuse it)")
+    except json.JSONDecodeError as err:
+        if err.pos >= len(text.rstrip()):
+            line, col = line_col(data, len(data.rstrip()))
+            return InputProblem(path, f"truncated JSON: the document ends early at line {line}, "
+                                      f"column {col}")
+        return InputProblem(path, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}")
+    except RecursionError:
+        return too_deep(path)
+    except ValueError as err:  # a number too large for stdlib json's int conversion, say
+        return InputProblem(path, f"invalid JSON: {type(err).__name__}")
+    return InputProblem(path, "invalid JSON (refused by the decoder)")
 
 
 def decode(path: str, data: bytes, type: Any = Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers.expat import errors as expat_errors
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -64,7 +65,8 @@ def parse_bytes(data: bytes, where: str) -> LineElement:
                                   "bound; annotation files never need them") from None
     except ET.ParseError as exc:
         line, _col = exc.position
-        msg = str(exc).split(":")[0]
+        # expat's own table of reasons, by error code: no parsing of a message's wording
+        msg = expat_errors.messages.get(exc.code, "syntax error")
         raise InputProblem(where, f"not well-formed XML at line {line}: {msg}") from None
     except (ValueError, LookupError) as exc:  # a bad encoding declaration, say
         raise InputProblem(where, f"cannot decode the XML: {exc}") from None

@@ -10,6 +10,22 @@ size is unknown (NaN) and the coordinates stay normalized.
 The config (data.yaml: `path`, split folders, `names`, `nc`) travels to the rules as a
 YoloConfig in `info.cache["yolo"]`: yolo-names-nc-mismatch and yolo-data-path-missing
 read it.
+
+Paths in data.yaml are resolved as Ultralytics' `check_det_dataset` resolves them
+(ultralytics/data/utils.py at commit 00bfe3459a05b6c36026fb7689fc73c818da1cd1, 8.3.x):
+the dataset root is `path`, or the yaml's folder when `path` is absent or empty; each
+split string is `root / value` (an absolute value stays itself) and, when that does not
+exist and the value starts with `../`, `root / value[3:]` (the fallback every Roboflow
+export relies on: `train: ../train/images` beside data.yaml). Split lists get no fallback.
+Ultralytics reads a relative `path` from the process's working directory, then from its
+DATASETS_DIR; a linter knows neither, so a relative `path` is read from the yaml's folder
+(where `path: .` points when training is started next to the yaml, as the docs show).
+
+data.yaml comes from strangers: only a regular file of at most 16 MiB is read, YAML
+anchors and aliases are refused before anything is constructed (a 900-byte alias bomb
+expands to billions of nodes), and class indices above MAX_CLASSES are refused with one
+line naming the file (no dataset has 100,000 classes; `{100000000: dog}` would otherwise
+lay out a list of 10^8 names).
 """
 
 from __future__ import annotations
@@ -27,10 +43,18 @@ from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import classmap
 from maskcheck.readers.builder import Builder
+from maskcheck.readers.files import (
+    IMAGE_SUFFIXES,
+    files_under,
+    image_size,
+    read_bytes,
+    read_head,
+    walk,
+)
 
 NAME = "yolo"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".dng",
-                            ".mpo", ".pfm", ".heic"})
+MAX_CLASSES = 100_000  # the largest class index (and nc) accepted from a file
+MAX_YAML_BYTES = 16 << 20
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 SPLIT_KEYS = ("train", "val", "test")
 
@@ -47,34 +71,27 @@ class YoloConfig:
     nc: Any = None
     names_line: int = 0
     nc_line: int = 0
-    missing: list[tuple[str, str, int]] = field(default_factory=list)  # (key, value, line)
+    # (key, value, line, the folder linted instead or ""), for paths Ultralytics cannot find
+    missing: list[tuple[str, str, int, str]] = field(default_factory=list)
     name_lines: list[int] = field(default_factory=list)  # the line of each name (0: unknown)
 
 
 # --------------------------------------------------------------------------------- detection
 def _yaml_file(folder: Path) -> Path | None:
     for name in YAML_NAMES:
-        if (folder / name).is_file():
+        if (folder / name).exists() or (folder / name).is_symlink():
             return folder / name
     return None
 
 
 def _looks_like_yolo_yaml(path: Path) -> bool:
-    try:
-        head = path.read_bytes()[: 1 << 14]
-    except OSError:
-        return False
+    head = read_head(path, 1 << 14)
     return any(k in head for k in (b"names:", b"nc:")) and any(
         k in head for k in (b"train:", b"val:", b"path:", b"names:"))
 
 
 def _has_label_txt(folder: Path) -> bool:
-    for n, p in enumerate(folder.rglob("*.txt")):
-        if p.name != "classes.txt":
-            return True
-        if n > 50:
-            break
-    return False
+    return any(p.name != "classes.txt" for p in files_under(folder, (".txt",)))
 
 
 def detect(path: Path) -> bool:
@@ -115,13 +132,27 @@ def _line_of(node: yaml.Node | None, key: str) -> int:
     return 0
 
 
+def _refuse_aliases(text: str, path: Path) -> None:
+    """Anchors and aliases are refused on the event stream, before any node is built."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1
+            raise InputProblem(str(path), f"YAML anchors and aliases (&name / *name, line {line}) "
+                                          "are refused in data.yaml: they can expand a small file "
+                                          "into billions of entries. Write the values out")
+
+
 def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    raw = read_bytes(path, str(path), MAX_YAML_BYTES)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
+        _refuse_aliases(text, path)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputProblem(str(path), f"cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputProblem(str(path), f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except RecursionError:
+        raise InputProblem(str(path), "nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -131,19 +162,37 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, node
 
 
-def _names(value: Any) -> list[str] | None:
+def _names(value: Any, path: Path) -> list[str] | None:
     """`names` as a list, or a dict {index: name} laid out by index (gaps become "")."""
     if isinstance(value, list):
-        return [str(v) for v in value]
+        if len(value) > MAX_CLASSES:
+            raise InputProblem(str(path), f"names lists {len(value):,} classes, more than the "
+                                          f"{MAX_CLASSES:,} maskcheck accepts")
+        return [_text(v) for v in value]
     if isinstance(value, dict):
-        try:
-            by_id = {int(k): str(v) for k, v in value.items()}
-        except (TypeError, ValueError):
-            return None
+        by_id: dict[int, str] = {}
+        for k in value:
+            if type(k) is not int and not (isinstance(k, str) and k.strip().isdigit()
+                                           and len(k.strip()) < 10):
+                return None
+            i = int(k)
+            if i > MAX_CLASSES:
+                raise InputProblem(str(path), f"names has class index {_text(k)}, above the "
+                                              f"{MAX_CLASSES:,} maskcheck accepts: Ultralytics "
+                                              "would build a class list that long")
+            by_id[i] = _text(value[k])
         if not by_id or min(by_id) < 0:
             return None
         return [by_id.get(i, "") for i in range(max(by_id) + 1)]
     return None
+
+
+def _text(value: Any) -> str:
+    """A YAML scalar as a name; anything else shortened (never a huge repr)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        s = str(value)
+        return s if len(s) <= 200 else s[:200] + "..."
+    return f"<{type(value).__name__}>"
 
 
 def _name_lines(node: yaml.Node | None, names: list[str] | None) -> list[int]:
@@ -173,14 +222,51 @@ def _split_paths(data: dict[str, Any], root: Path, node: yaml.Node | None,
     out: list[Path] = []
     for key in SPLIT_KEYS:
         value = data.get(key)
-        values = value if isinstance(value, list) else [value] if isinstance(value, str) else []
-        for v in values:
-            p = Path(v) if Path(v).is_absolute() else root / v
-            if p.exists():
+        if not value:
+            continue  # Ultralytics skips empty and absent keys
+        line = _line_of(node, key)
+        if isinstance(value, str):
+            p = resolve_split(root, value)
+            if p is None:
+                cfg.missing.append((key, value, line, ""))
+            else:
+                out.append(p)
+            continue
+        if not isinstance(value, list):
+            cfg.missing.append((key, _text(value), line, ""))
+            continue
+        for v in value:  # a list: each item from the root, no `../` fallback
+            if not isinstance(v, str) or not v:
+                cfg.missing.append((key, _text(v), line, ""))
+                continue
+            p = _join(root, v)
+            if p is not None and p.exists():
                 out.append(p)
             else:
-                cfg.missing.append((key, v, _line_of(node, key)))
+                cfg.missing.append((key, v, line, ""))
     return out
+
+
+def _join(root: Path, value: str) -> Path | None:
+    try:
+        return root / value
+    except (TypeError, ValueError):
+        return None
+
+
+def resolve_split(root: Path, value: str) -> Path | None:
+    """A split string as check_det_dataset resolves it (None: Ultralytics finds nothing)."""
+    p = _join(root, value)
+    try:
+        if p is not None and p.exists():
+            return p
+        if value.startswith("../"):
+            q = _join(root, value[3:])
+            if q is not None and q.exists():
+                return q
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def load_config(root: Path, yml: Path | None) -> tuple[YoloConfig, Path, list[Path]]:
@@ -195,14 +281,14 @@ def load_config(root: Path, yml: Path | None) -> tuple[YoloConfig, Path, list[Pa
     data, node = read_yaml(yml)
     cfg = YoloConfig(path=str(yml), nc=data.get("nc"), names_line=_line_of(node, "names"),
                      nc_line=_line_of(node, "nc"))
-    cfg.names = _names(data.get("names"))
+    cfg.names = _names(data.get("names"), yml)
     cfg.name_lines = _name_lines(node, cfg.names)
     base = yml.parent
     given = data.get("path")
     if isinstance(given, str) and given:
         base = Path(given) if Path(given).is_absolute() else yml.parent / given
         if not base.is_dir():
-            cfg.missing.append(("path", given, _line_of(node, "path")))
+            cfg.missing.append(("path", given, _line_of(node, "path"), ""))
             base = yml.parent
     return cfg, base, _split_paths(data, base, node, cfg)
 
@@ -233,19 +319,62 @@ def _label_dir(image_dir: Path) -> Path:
 
 
 def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return list(files_under(folder, tuple(IMAGE_SUFFIXES)))
 
 
-def _labels_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.txt") if p.name != "classes.txt" and p.is_file())
+def _labels_in(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The label files, and (path, reason) of .txt entries that are not regular files."""
+    w = walk(folder)
+    special = [(s.path, s.reason) for s in w.skipped
+               if s.path.lower().endswith(".txt") and "not a regular file" in s.reason]
+    return [p for p in w.files if p.name.lower().endswith(".txt") and p.name != "classes.txt"], \
+        special
+
+
+SPLIT_WORDS = {"train": ("train",), "val": ("valid", "val"), "test": ("test",)}
+
+
+def split_folders(base: Path, key: str) -> list[Path]:
+    """Image folders of split `key` next to data.yaml: `train/images` or `images/train`
+    (`valid` or `val` for val), the layouts Roboflow and Ultralytics write."""
+    out = []
+    for word in SPLIT_WORDS[key]:
+        for image_dir in (base / word / "images", base / "images" / word):
+            if image_dir.is_dir() and _label_dir(image_dir).is_dir():
+                out.append(image_dir)
+                break
+        if out:
+            break
+    return out
+
+
+def _recover(cfg: YoloConfig, base: Path, splits: list[Path]) -> list[Path]:
+    """For each split path Ultralytics cannot find, the split's folder next to data.yaml
+    (linted instead; MC427 still reports the path and names the folder)."""
+    out = list(splits)
+    for k, (key, value, line, _) in enumerate(cfg.missing):
+        if key not in SPLIT_WORDS:
+            continue
+        for folder in split_folders(base, key):
+            if all(folder.resolve() != s.resolve() for s in out):
+                out.append(folder)
+                cfg.missing[k] = (key, value, line, str(folder))
+    return out
 
 
 def pairs(root: Path, splits: list[Path]) -> list[tuple[Path, Path]]:
-    """(image folder, label folder) pairs to read; folders named twice are read once."""
+    """(image folder, label folder) pairs to read; folders named twice are read once.
+
+    With no split named (or none found), the splits next to the root (`images/train`,
+    `train/images`, ...), else `images/` + `labels/` themselves.
+    """
     found: list[tuple[Path, Path]] = []
     for s in splits:
         if s.is_dir():
             found.append((s, _label_dir(s)))
+    if not found and not _has_top_label(root / "labels"):
+        for key in SPLIT_WORDS:
+            found += [(f, _label_dir(f)) for f in split_folders(root, key)]
     if not found:
         found.append((root / "images", root / "labels"))
     unique: list[tuple[Path, Path]] = []
@@ -255,6 +384,14 @@ def pairs(root: Path, splits: list[Path]) -> list[tuple[Path, Path]]:
     # a split folder inside another (images/ and images/train): keep the outer one
     return [p for p in unique
             if not any(o is not p and o[0].resolve() in p[0].resolve().parents for o in unique)]
+
+
+def _has_top_label(folder: Path) -> bool:
+    """Whether `folder` holds label files of its own (not only in sub-folders)."""
+    try:
+        return any(p.suffix.lower() == ".txt" and p.name != "classes.txt" for p in folder.iterdir())
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------------- reading
@@ -285,36 +422,51 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
     except InputProblem as exc:
         yield InputError(exc.path, exc.message)
         return
-    builder = Builder(str(path), NAME, cmap)
-    for image_dir, label_dir in pairs(root, splits):
-        try:
-            _read_pair(builder, image_dir, label_dir)
-        except OSError as exc:
-            yield InputError(str(label_dir), f"cannot read: {exc.strerror or exc}")
-    ds = builder.build()
-    ds.info.cache["yolo"] = cfg
+    base = path.parent if path.is_file() else path
+    todo = pairs(root, _recover(cfg, base, splits) if cfg.missing else splits)
     from maskcheck.targets import TARGETS
 
-    ds.info.target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
-    yield ds
+    for n, (image_dir, label_dir) in enumerate(todo):
+        # Each split is a dataset of its own, named by its label folder (`export/train/labels`),
+        # so that the cross-split rules compare them. The config travels with the first only:
+        # data.yaml's own findings (MC426, MC427) are reported once, not once per split.
+        one = len(todo) == 1 and split_of_pair(root, image_dir) is None
+        builder = Builder(str(path) if one else str(label_dir), NAME, cmap)
+        try:
+            special = _read_pair(builder, image_dir, label_dir)
+        except OSError as exc:
+            yield InputError(str(label_dir), f"cannot read: {exc.strerror or exc}")
+            continue
+        for where, reason in special:
+            yield InputError(where, reason)
+        ds = builder.build()
+        ds.info.cache["yolo"] = cfg if n == 0 else None
+        ds.info.target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
+        yield ds
+
+
+def split_of_pair(root: Path, image_dir: Path) -> str | None:
+    """The split word of an image folder below the root (None: the root's own images/)."""
+    try:
+        rel = image_dir.relative_to(root)
+    except ValueError:
+        return image_dir.name
+    words = {w for ws in SPLIT_WORDS.values() for w in ws}
+    hit = [part for part in rel.parts if part.lower() in words]
+    return hit[-1] if hit else None
 
 
 def _image_size(path: Path) -> tuple[float | None, float | None]:
-    try:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            w, h = im.size
-        return float(w), float(h)
-    except (OSError, ValueError, SyntaxError):
-        return None, None  # unreadable: the image-file rules say why
+    size = image_size(path)  # header only; unreadable: the image-file rules say why
+    return size if size is not None else (None, None)
 
 
-def _read_pair(b: Builder, image_dir: Path, label_dir: Path) -> None:
+def _read_pair(b: Builder, image_dir: Path, label_dir: Path) -> list[tuple[str, str]]:
+    """Adds the pair's images and rows; returns (path, reason) of label entries not read."""
     images = {p.relative_to(image_dir).with_suffix(""): p for p in _images_in(image_dir)} \
         if image_dir.is_dir() else {}
-    labels = {p.relative_to(label_dir).with_suffix(""): p for p in _labels_in(label_dir)} \
-        if label_dir.is_dir() else {}
+    found, special = _labels_in(label_dir) if label_dir.is_dir() else ([], [])
+    labels = {p.relative_to(label_dir).with_suffix(""): p for p in found}
     for key in sorted(set(images) | set(labels)):
         img, lab = images.get(key), labels.get(key)
         w, h = _image_size(img) if img is not None else (None, None)
@@ -324,6 +476,7 @@ def _read_pair(b: Builder, image_dir: Path, label_dir: Path) -> None:
         b.extra_images.setdefault("has_label_file", []).append(lab is not None)
         b.extra_images.setdefault("bad_rows", []).append(
             _read_label_file(b, row, lab, w, h) if lab is not None else [])
+    return special
 
 
 def _read_label_file(b: Builder, row: int, path: Path, w: float | None,
@@ -331,9 +484,9 @@ def _read_label_file(b: Builder, row: int, path: Path, w: float | None,
     """Adds the file's rows; returns (line, reason) of rows that are not rows at all."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return [(0, f"cannot read the label file: {exc.strerror or exc}")]
+        text = read_bytes(path, where).decode("utf-8", errors="replace")
+    except InputProblem as exc:
+        return [(0, f"cannot read the label file: {exc.message}")]
     bad: list[tuple[int, str]] = []
     sx, sy = (w, h) if w and h else (1.0, 1.0)
     for no, line in enumerate(text.splitlines(), 1):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from maskcheck.model import Finding, Report
+from maskcheck.reporters.safe import visible
 
 
 def line(finding: Finding) -> str:
-    # Messages are one line by contract; a stray newline must not split a record in two.
-    message = " ".join(finding.message.split())
-    return f"{finding.location.short()}: {finding.code} {message}"
+    # One line per finding: a newline or an escape sequence from the data is shown, not obeyed.
+    return f"{visible(finding.location.short())}: {finding.code} {visible(finding.message)}"
 
 
 def render(report: Report) -> str:

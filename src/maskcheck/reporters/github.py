@@ -7,14 +7,16 @@ notice. The format is the default when `GITHUB_ACTIONS=true` and no `--format` i
 from __future__ import annotations
 
 from maskcheck.model import Finding, Report, Severity
+from maskcheck.reporters.safe import visible
 from maskcheck.reporters.summary import baseline_line
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _escape_data(text: str) -> str:
-    # The runner's escaping rules (actions/toolkit, command.ts): data escapes % CR LF.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner's escaping rules (actions/toolkit, command.ts): data escapes % CR LF. The
+    # log viewer renders ANSI sequences, so every control character is made visible first.
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

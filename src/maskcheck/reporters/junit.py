@@ -40,9 +40,16 @@ def _case(suite: ET.Element, name: str, classname: str) -> ET.Element:
     return ET.SubElement(suite, "testcase", {"name": name, "classname": classname, "time": "0"})
 
 
+def _xml_ok(c: str) -> bool:
+    # XML 1.0's Char production: no C0 controls but tab/LF/CR, no surrogates, no FFFE/FFFF.
+    o = ord(c)
+    return c in "\t\n\r" or 0x20 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000
+
+
 def _clean(text: str) -> str:
-    # XML 1.0 cannot carry most control characters; a message quoting raw bytes might.
-    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else f"\\x{ord(c):02x}" for c in text)
+    # A message quoting raw bytes might hold what XML cannot carry: escape it visibly.
+    return "".join(c if _xml_ok(c) else f"\\x{ord(c):02x}" if ord(c) <= 0xFF
+                   else f"\\u{ord(c):04x}" for c in text)
 
 
 def to_element(report: Report) -> ET.Element:

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from maskcheck.model import Finding, Report, Severity
+from maskcheck.reporters.safe import visible
 from maskcheck.reporters.summary import baseline_line, statistics_text
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -32,7 +33,9 @@ def render(report: Report, console: Console, max_examples: int = 10,
         head.append(f"  {sev}  ·  {len(items):,} finding" + ("" if len(items) == 1 else "s"))
         console.print(head)
         for f in items[:max_examples]:
-            console.print(f"  [dim]{escape(f.location.short())}[/dim]  {escape(f.message)}",
+            # visible(): data strings must not drive the terminal; escape(): nor rich markup
+            console.print(f"  [dim]{escape(visible(f.location.short()))}[/dim]  "
+                          f"{escape(visible(f.message))}",
                           highlight=False, soft_wrap=True)
         if len(items) > max_examples:
             console.print(f"  [dim]… and {len(items) - max_examples:,} more[/dim]")

@@ -84,6 +84,7 @@ class UnusedClass(_CountsPerClass):
     def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
         counts, _ = state
         cats = info.categories
+        names = info.category_names()  # once: per unused class it made this quadratic
         seen: set[int] = set()
         for r in np.flatnonzero(cats.id_ok).tolist():
             cid = int(cats.id[r])
@@ -94,5 +95,5 @@ class UnusedClass(_CountsPerClass):
                 continue
             yield category_problem(
                 info, r,
-                f"class {_label(info.category_names(), cid)} has no (non-crowd) annotation: the "
+                f"class {_label(names, cid)} has no (non-crowd) annotation: the "
                 "model gets an output it never sees a positive for. Remove it, or add data")

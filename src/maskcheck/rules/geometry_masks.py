@@ -89,25 +89,92 @@ class TinyInstance(Rule):
                           batch.ann_location(r), batch.ann_order(r))
 
 
-def _pairs(batch: Batch, same_class: bool) -> Iterator[tuple[int, int, float]]:
+#: Other members a duplicate-cluster finding names before "and N more".
+MAX_LISTED = 10
+
+
+def _components(n_edges_a: np.ndarray, n_edges_b: np.ndarray) -> dict[int, list[int]]:
+    """Connected components (union-find) of the edges: root -> member rows."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for x, y in zip(n_edges_a.tolist(), n_edges_b.tolist(), strict=True):
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    out: dict[int, list[int]] = {}
+    for x in list(parent):
+        out.setdefault(find(x), []).append(x)
+    return out
+
+
+def _clusters(batch: Batch, same_class: bool) -> Iterator[tuple[list[int], float, float]]:
+    """(members in identity order, lowest and highest IoU of its edges) per duplicate cluster.
+
+    same_class: clusters joined by edges of one class (MC218); else clusters of any edges
+    that hold more than one class (MC219). A cluster is a connected set of duplicates.
+    """
     anns = batch.anns
-    a, b, iou = geometry.of(batch).same_object_pairs
+    so = geometry.of(batch).same_objects
+    a, b, iou = so.a, so.b, so.iou
     if not len(a):
         return
     ok = anns.category_id_ok[a] & anns.category_id_ok[b]
-    same = anns.category_id[a] == anns.category_id[b]
-    keep = ok & (same if same_class else ~same)
-    a, b, iou = a[keep], b[keep], iou[keep]
-    (ida, ia), (idb, ib) = identity_order(batch, a), identity_order(batch, b)
-    a_first = (ida < idb) | ((ida == idb) & (ia < ib))
-    for i, j, v, fa in zip(a.tolist(), b.tolist(), iou.tolist(), a_first.tolist(), strict=True):
-        yield (i, j, v) if fa else (j, i, v)
+    if same_class:
+        ok &= anns.category_id[a] == anns.category_id[b]
+    a, b, iou = a[ok], b[ok], iou[ok]
+    comps = _components(a, b)
+    root_of = {x: r for r, xs in comps.items() for x in xs}
+    lo: dict[int, float] = {}
+    hi: dict[int, float] = {}
+    for x, v in zip(a.tolist(), iou.tolist(), strict=True):
+        r = root_of[x]
+        lo[r] = min(lo.get(r, v), v)
+        hi[r] = max(hi.get(r, v), v)
+    found = []
+    for r, members in comps.items():
+        rows = np.array(members, dtype=np.int64)
+        if not same_class and len(np.unique(anns.category_id[rows])) < 2:
+            continue
+        ida, ia = identity_order(batch, rows)
+        rows = rows[np.lexsort((ia, ida))]
+        found.append((rows.tolist(), lo[r], hi[r]))
+    found.sort(key=lambda c: batch.ann_order(c[0][0]))
+    yield from found
+
+
+def _iou_text(lo: float, hi: float) -> str:
+    return f"IoU {hi:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"IoU {lo:.2f} to {hi:.2f}"
+
+
+def _listed(batch: Batch, rows: list[int], text) -> str:
+    shown = ", ".join(text(r) for r in rows[:MAX_LISTED])
+    more = len(rows) - MAX_LISTED
+    return shown + (f" and {more:,} more" if more > 0 else "")
 
 
 def _where(batch: Batch, row: int) -> str:
     loc = batch.ann_location(row)
     where = loc.pointer if loc.line is None else f"line {loc.line}"
     return f"annotation {loc.annotation_id} ({where})"
+
+
+def _unchecked(batch: Batch) -> Iterator[Problem]:
+    unchecked = geometry.of(batch).same_objects.unchecked
+    for row in sorted(unchecked, key=batch.image_order):
+        yield Problem(
+            f"not searched for near-duplicate masks: this image has over "
+            f"{geometry.MAX_OVERLAP_CANDIDATES:,} pairs of instances whose boxes overlap "
+            f"(the cap MAX_OVERLAP_CANDIDATES; {unchecked[row]:,} found when the search "
+            "stopped). Only exact duplicates (identical masks) were checked here",
+            batch.image_location(row), batch.image_order(row))
 
 
 @register
@@ -118,12 +185,16 @@ class DuplicateInstance(Rule):
     severity = Severity.WARNING
 
     def check(self, batch: Batch) -> Iterator[Problem]:
-        for first, second, iou in _pairs(batch, same_class=True):
+        for rows, lo, hi in _clusters(batch, same_class=True):
+            first, others = rows[0], rows[1:]
+            times = "again" if len(others) == 1 else f"{len(others):,} more times"
             yield Problem(
-                f"this mask overlaps {_where(batch, first)} of the same class with IoU {iou:.2f}: the "
-                "same object annotated twice. The model is taught to predict it twice, which "
-                "non-maximum suppression then fights; keep one",
-                batch.ann_location(second), batch.ann_order(second))
+                f"this mask is annotated {times} in the image with the same class "
+                f"({_iou_text(lo, hi)}): {_listed(batch, others, lambda r: _where(batch, r))}. "
+                "The model is taught to predict it several times, which non-maximum "
+                "suppression then fights; keep one",
+                batch.ann_location(first), batch.ann_order(first))
+        yield from _unchecked(batch)
 
 
 @register
@@ -135,9 +206,12 @@ class ConflictingLabels(Rule):
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
-        for first, second, iou in _pairs(batch, same_class=False):
+        for rows, lo, hi in _clusters(batch, same_class=False):
+            first, others = rows[0], rows[1:]
+            cid = int(anns.category_id[first])
+            listed = _listed(batch, others, lambda r: f"{_where(batch, r)} class {int(anns.category_id[r])}")
             yield Problem(
-                f"this mask overlaps {_where(batch, first)} with IoU {iou:.2f} but is labelled "
-                f"class {int(anns.category_id[second])}, that one class {int(anns.category_id[first])}: "
-                "one object, two contradictory targets. Decide on one class",
-                batch.ann_location(second), batch.ann_order(second))
+                f"this mask, class {cid}, is the same object ({_iou_text(lo, hi)}) as {listed}: "
+                "one object, contradictory targets. Decide on one class",
+                batch.ann_location(first), batch.ann_order(first))
+        yield from _unchecked(batch)

@@ -11,8 +11,6 @@ leads outside the images folder is reported and never opened.
 from __future__ import annotations
 
 import os
-import stat
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -21,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
+from maskcheck.readers.files import ImageUnreadable, read_image_header, regular_file_problem
 from maskcheck.registry import DatasetRule, Option, Rule, register
 from maskcheck.rules._util import image_problems
 
@@ -88,7 +87,7 @@ def image_root(batch: Batch) -> Path | None:
                  and not escapes(n)][:PROBE]
         best = 0
         for cand in _candidates(info) if names else []:
-            hits = sum((cand / n).is_file() for n in names)
+            hits = sum(regular_file_problem(cand / n) is None for n in names)
             if hits > best:
                 root, best = cand, hits
     if root is None and not len(batch.images):
@@ -119,6 +118,18 @@ def _truncated(path: Path, fmt: str | None) -> bool:
     return marker not in tail[-16:]
 
 
+def _sniff(path: Path) -> str | None:
+    """JPEG or PNG by the file's magic bytes; None for anything else or an unreadable file."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    return "PNG" if head.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
 def scan_files(batch: Batch) -> FileScan | None:
     cached = batch.cache.get("image_files")
     if cached is not None or "image_files" in batch.cache:
@@ -130,60 +141,46 @@ def scan_files(batch: Batch) -> FileScan | None:
 
 
 def _scan(batch: Batch, root: Path) -> FileScan:
-    from PIL import Image, UnidentifiedImageError
-
     imgs = batch.images
     n = len(imgs)
     status = np.zeros(n, dtype=np.int8)
     size = np.full((n, 2), -1, dtype=np.int64)
     message: dict[int, str] = {}
     orientation: dict[int, int] = {}
-    limit = Image.MAX_IMAGE_PIXELS
-    # Only the header is read, never the pixels, so Pillow's bomb check (which fires on
-    # open) is lifted here and the size is judged by image-too-large instead.
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        for r in range(n):
-            name = imgs.file_name[r]
-            if not isinstance(name, str) or not name or escapes(name):
-                continue
-            path = root / name.replace("\\", "/")
-            try:
-                mode = path.stat().st_mode
-                if not stat.S_ISREG(mode):  # a folder, or a FIFO that would block a read
-                    status[r] = UNREADABLE
-                    message[r] = ("it is a folder, not an image file" if stat.S_ISDIR(mode)
-                                  else "it is not a regular file; it was not opened")
-                    continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    with Image.open(path) as im:
-                        w, h = im.size
-                        fmt = im.format
-                        size[r] = (w, h)
-                        exif = im.getexif().get(0x0112) if _swapped(imgs, r, w, h) else None
-                if exif:
-                    orientation[r] = int(exif)
-                if _truncated(path, fmt):
-                    status[r] = UNREADABLE
-                    message[r] = _TRUNCATED.format(fmt=fmt)
-                else:
-                    status[r] = OK
-            except (FileNotFoundError, NotADirectoryError):
-                status[r] = MISSING
-                message[r] = str(path)
-            except IsADirectoryError:
-                status[r] = UNREADABLE
-                message[r] = "it is a folder, not an image file"
-            except UnidentifiedImageError:
-                status[r] = UNREADABLE
-                message[r] = "it is not an image Pillow can identify (empty, corrupt or another format)"
-            except (OSError, SyntaxError, ValueError) as exc:
-                status[r] = UNREADABLE
-                message[r] = (_TRUNCATED.format(fmt="image") if "truncated" in str(exc).lower()
-                              else f"cannot be read: {exc}")
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+    for r in range(n):
+        name = imgs.file_name[r]
+        if not isinstance(name, str) or not name or escapes(name):
+            continue
+        path = root / name.replace("\\", "/")
+        problem = regular_file_problem(path)  # never raises: a 300-character name is a reason
+        if problem == "no such file" or (problem or "").endswith("Not a directory"):
+            status[r], message[r] = MISSING, str(path)
+            continue
+        if problem is not None:
+            status[r] = UNREADABLE
+            message[r] = ("it is a folder, not an image file" if problem.startswith("a folder")
+                          else problem)
+            continue
+        try:
+            header = read_image_header(path, orientation=True)
+            cut = _truncated(path, header.format)
+        except ImageUnreadable as exc:
+            fmt = _sniff(path)  # a header cut short: judged from the bytes, not Pillow's wording
+            status[r] = UNREADABLE
+            message[r] = (_TRUNCATED.format(fmt=fmt) if fmt is not None and _truncated(path, fmt)
+                          else str(exc))
+            continue
+        except OSError as exc:  # the file vanished or became unreadable between the two reads
+            status[r], message[r] = UNREADABLE, f"cannot be read: {exc.strerror or exc}"
+            continue
+        w, h = header.width, header.height
+        size[r] = (w, h)
+        if header.orientation != 1 and _swapped(imgs, r, w, h):
+            orientation[r] = header.orientation
+        if cut:
+            status[r], message[r] = UNREADABLE, _TRUNCATED.format(fmt=header.format)
+        else:
+            status[r] = OK
     return FileScan(status, message, size, orientation)
 
 

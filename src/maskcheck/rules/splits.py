@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.readers.files import regular_file_problem
 from maskcheck.registry import DatasetRule, register
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 
@@ -239,7 +240,7 @@ def _image_root(info: DatasetInfo, names: list[str]) -> Path | None:
     step = max(len(names) // 16, 1)
     sample = names[::step][:16]
     for root in candidates:
-        if sum((root / n).is_file() for n in sample) * 2 > len(sample):
+        if sum(regular_file_problem(root / n) is None for n in sample) * 2 > len(sample):
             return root
     return None
 

@@ -198,9 +198,11 @@ class YoloDataPathMissing(DatasetRule):
         cfg = _config(info)
         if cfg is None:
             return
-        for i, (key, value, line) in enumerate(cfg.missing):
+        for i, (key, value, line, instead) in enumerate(cfg.missing):
+            linted = (f"; maskcheck linted {instead}, the {key} split next to data.yaml, "
+                      "instead" if instead else "")
             yield Problem(
-                f"{key}: {value!r} does not exist (relative paths are read from the dataset "
-                "root, `path`, or the folder of data.yaml): training stops with 'Dataset images "
-                "not found', or this split is silently empty",
+                f"{key}: {value!r} does not exist as Ultralytics resolves it (from `path`, else "
+                "the folder of data.yaml; a leading ../ is also tried without it): training stops "
+                f"with 'Dataset images not found', or this split is silently empty{linted}",
                 Location(path=cfg.path, line=line or None), (0, i))
