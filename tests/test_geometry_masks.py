@@ -102,7 +102,8 @@ def test_conflicting_labels_fires(run):
     anns = [a(1, 1), a(2, 1, cat=2), a(3, 2), a(4, 2, seg=B, cat=2)]
     found = run(anns, "MC219")
     assert pointers(found) == ["/annotations/0"]
-    assert "class 1, is the same object (IoU 1.00) as annotation 2 (/annotations/1) class 2" in found[0].message
+    assert ("class 1, is the same object (IoU 1.00) as annotation 2 (/annotations/1) class 2"
+            in found[0].message)
     assert run(anns, "MC218") == []
 
 

@@ -226,3 +226,19 @@ def test_huge_coordinates_warn_nothing_on_stderr(write_coco):
         report = lint([path], select=["MC2"])
     assert not [f for f in report.findings if f.code == "MC000"]
     assert "MC205" in {f.code for f in report.findings}
+
+
+def test_self_intersecting_over_the_point_cap_says_not_checked(run):
+    # a ring of 500k random points: over MAX_VALIDITY_POINTS shapely's test is skipped,
+    # and the polygon is reported as not checked, at its own pointer (never silently)
+    xy = np.random.default_rng(0).uniform(0, 60, (500_000, 2)).round(2)
+    found = run([ann(1, 1, 1, segmentation=[xy.ravel().tolist()])], "MC203")
+    assert pointers(found) == ["/annotations/0/segmentation/0"]
+    assert "500,000 points was not checked" in found[0].message
+    assert "MAX_VALIDITY_POINTS" in found[0].message
+
+
+def test_long_simple_polygon_is_still_proven_simple(run):
+    t = np.linspace(0, 2 * np.pi, 200_000, endpoint=False)
+    ring = np.c_[5e4 + 4e4 * np.cos(t), 5e4 + 4e4 * np.sin(t)].ravel().round(3).tolist()
+    assert run([ann(1, 1, 1, segmentation=[ring])], "MC203") == []

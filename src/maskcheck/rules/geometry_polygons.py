@@ -95,6 +95,14 @@ class SelfIntersectingPolygon(Rule):
                 "filled or left out depending on the rasterizer's fill rule, and shapely-based "
                 "tools call it invalid. Reorder the points or split it into simple polygons",
                 int(p.part[i]))
+        for i in geo.validity_unchecked.tolist():
+            yield seg_problem(
+                batch, int(p.row[i]),
+                f"polygon of {int(p.length[i]) // 2:,} points was not checked for crossings: it "
+                f"is over the {geometry.MAX_VALIDITY_POINTS:,}-point cap (MAX_VALIDITY_POINTS) "
+                "for the full test and not provably simple. An outline this long is rarely "
+                "meant; simplify it (e.g. shapely's simplify) and lint again",
+                int(p.part[i]))
 
 
 @register
