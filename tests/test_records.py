@@ -190,3 +190,16 @@ def test_a_hostile_deeply_nested_jsonl_line_is_one_finding(tmp_path):
     report = lint([path], select=["MC001"])
     assert not report.errors
     assert [(f.code, f.location.line) for f in report.findings] == [("MC001", 2)]
+
+
+def test_parallel_fields_that_are_not_lists_are_malformed(tmp_path):
+    """`labels: 5` once raised StopIteration inside the reader; now MC001 at the field."""
+    report = lint([write(tmp_path / "recs.json", [
+        {"image_id": 1, "labels": 5},
+        {"image_id": 2, "labels": [1], "masks": "x", "boxes": [[0, 0, 2, 2]]},
+        {"image_id": 3, "labels": [1], "boxes": [[0, 0, 2, 2]]},
+    ])])
+    assert not report.errors
+    assert "MC000" not in {f.code for f in report.findings}
+    assert found(report, "MC001") == [("recs.json", "/0/labels", None), ("recs.json", "/1/masks", None)]
+    assert "'labels' must be a list" in messages(report, "MC001")[0]

@@ -289,8 +289,15 @@ def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None
     labels, masks, boxes = (seqs[k][1] for k in ("labels", "masks", "boxes"))
     # Only the positions every list has become instances: where the lists differ in length,
     # count-mismatch reports the sample once instead of a finding per unpaired entry.
+    for key_used, value in lists.values():
+        if key_used is not None and not isinstance(value, list):
+            b.problems.append((f"{prefix}/{key_used}", f"{key_used!r} must be a list (one entry per "
+                                                       f"instance, parallel to the other lists), got "
+                                                       f"{type(value).__name__} {str(value)[:40]}"))
     present = [c for c in counts if c >= 0]
-    key = next(k for k in ("labels", "masks", "boxes") if seqs[k][1] is not None)
+    key = next((k for k in ("labels", "masks", "boxes") if seqs[k][1] is not None), None)
+    if key is None:  # no parallel list at all: reported above, nothing to pair
+        return
     for i in range(min(present) if present else 0):
         label: Any = labels[i] if labels is not None else (MISSING if labelled else AGNOSTIC_ID)
         b.add_ann(row, label, path, line=line, pointer=f"{prefix}/{seqs[key][0]}/{i}",
