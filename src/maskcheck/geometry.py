@@ -730,3 +730,72 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
                         edges_v.append(v)
     return SameObjects(np.array(edges_a, dtype=np.int64), np.array(edges_b, dtype=np.int64),
                        np.array(edges_v, dtype=np.float64), unchecked)
+
+
+# ------------------------------------------------------------------------------- encoding
+def encode_mask(bits: np.ndarray, height: int, width: int, top: int = 0, left: int = 0) -> dict[str, Any]:
+    """COCO RLE (compressed) of a mask given at its own size, placed at (top, left) on an
+    height x width canvas: the one place readers turn a bitmap into RLE.
+
+    The canvas is never allocated: a mask shape on a 60000 x 60000 image costs its own
+    pixels, not 3.6 GB. The part of `bits` outside the canvas is cut off. Raises ValueError
+    for a canvas larger than pycocotools' uint32 counts can describe.
+    """
+    height, width, top, left = int(height), int(width), int(top), int(left)
+    if height <= 0 or width <= 0 or height * width > MAX_RLE_PIXELS:
+        raise ValueError(f"a {width}x{height} canvas cannot be encoded (over {MAX_RLE_PIXELS:,} pixels "
+                         "or not positive)")
+    bits = np.asarray(bits, dtype=bool)
+    y0, x0 = max(top, 0), max(left, 0)
+    crop = bits[y0 - top:max(height - top, 0), x0 - left:max(width - left, 0)]
+    h, w = crop.shape
+    if not h or not w or not crop.any():
+        return _to_coco_rle({"size": [height, width], "counts": [height * width]})
+    if height * width <= 4 * h * w:  # the canvas costs little more than the mask: C is faster
+        canvas = np.zeros((height, width), dtype=np.uint8, order="F")
+        canvas[y0:y0 + h, x0:x0 + w] = crop
+        return mask_utils.encode(canvas)
+    # per crop column, the rows where a run starts and ends (zero rows above and below keep
+    # runs inside their column, as they are on the canvas unless the crop spans it)
+    padded = np.zeros((w, h + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T
+    step = np.diff(padded, axis=1)
+    col_s, row_s = np.nonzero(step == 1)
+    col_e, row_e = np.nonzero(step == -1)
+    base = (x0 + np.arange(w, dtype=np.int64)) * height + y0
+    starts = base[col_s] + row_s
+    ends = base[col_e] + row_e
+    # a run ending at the bottom of one column and the next starting at the top join
+    keep_s = np.ones(len(starts), dtype=bool)
+    keep_e = np.ones(len(ends), dtype=bool)
+    touching = ends[:-1] == starts[1:]
+    keep_e[:-1] &= ~touching
+    keep_s[1:] &= ~touching
+    starts, ends = starts[keep_s], ends[keep_e]
+    edges = np.empty(2 * len(starts) + 2, dtype=np.int64)
+    edges[0], edges[-1] = 0, height * width
+    edges[1:-1:2], edges[2:-1:2] = starts, ends
+    counts = np.diff(edges)
+    if counts[-1] == 0:  # a mask reaching the canvas's last pixel ends on a run of ones
+        counts = counts[:-1]
+    return _to_coco_rle({"size": [height, width], "counts": counts.tolist()})
+
+
+def ellipse_polygon(cx: float, cy: float, rx: float, ry: float, *, decimals: int | None = None,
+                    sides: int = 32) -> list[float]:
+    """An ellipse (a circle when rx == ry) as the flat [x0, y0, x1, y1, ...] 32-gon that
+    converters write for LabelMe circles and CVAT ellipses."""
+    angles = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    ring = np.column_stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)])
+    return (ring.round(decimals) if decimals is not None else ring).ravel().tolist()
+
+
+def rle_json(rle: dict[str, Any]) -> bytes:
+    """A compressed pycocotools RLE as the COCO JSON segmentation readers store."""
+    return msgspec.json.encode({"size": [int(v) for v in rle["size"]],
+                                "counts": rle["counts"].decode("ascii")})
+
+
+def rle_area_bbox(rle: dict[str, Any]) -> tuple[float, list[float]]:
+    """(area, [x, y, w, h]) of one compressed RLE, from pycocotools' C routines."""
+    return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle).tolist()]

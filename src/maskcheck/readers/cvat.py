@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.geometry import MAX_RLE_PIXELS
 from maskcheck.model import Dataset, InputError
@@ -157,9 +158,7 @@ def _geometry(kind: str, el: LineElement, img_w: float, img_h: float) -> _Geomet
             return _Geometry(bbox=[x0, y0, x1 - x0, y1 - y0])
         if kind == "ellipse":
             cx, cy, rx, ry = (_float(el, k) for k in ("cx", "cy", "rx", "ry"))
-            t = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-            flat = np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)]).ravel().tolist()
-            return _polygon_geometry(flat)
+            return _polygon_geometry(geometry.ellipse_polygon(cx, cy, rx, ry))
         return _mask_geometry(el, img_w, img_h)
     except KeyError as exc:
         return _Geometry(problem=f"the {kind} lacks its {exc.args[0]!r} attribute")
@@ -208,23 +207,8 @@ def _mask_geometry(el: LineElement, img_w: float, img_h: float) -> _Geometry:
 
 
 def _coco_rle(local: np.ndarray, left: int, top: int, W: int, H: int) -> bytes:
-    """A box-local mask as compressed COCO RLE of the whole image, without the full mask.
-
-    COCO runs go down the columns of the image. Padding each local column with a zero
-    above and below makes every column start and end outside the mask, so the value
-    changes alternate 0->1, 1->0 over the whole image and the runs are the differences of
-    the change positions, moved to image coordinates.
-    """
-    from pycocotools import mask as mask_utils
-
-    h, w = local.shape
-    padded = np.zeros((w, h + 2), dtype=np.int8)
-    padded[:, 1:-1] = local.T
-    col, row = np.divmod(np.flatnonzero(np.diff(padded, axis=1)), h + 1)
-    starts = (left + col) * H + top + row
-    counts = np.diff(np.concatenate([[0], starts, [W * H]])).tolist()
-    rle = mask_utils.frPyObjects({"size": [H, W], "counts": counts}, H, W)
-    return msgspec.json.encode({"size": [H, W], "counts": rle["counts"].decode("ascii")})
+    """A box-local mask as compressed COCO RLE of the whole image, without the full mask."""
+    return geometry.rle_json(geometry.encode_mask(local, H, W, top=top, left=left))
 
 
 # --------------------------------------------------------------------------------- reading

@@ -16,6 +16,7 @@ import base64
 import binascii
 import io
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError, SegKind
 from maskcheck.readers import classmap, jsonio
@@ -172,15 +174,19 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
             shape = dec.decode(raw)
         except msgspec.ValidationError:
             b.add_ann(row, MISSING, where, pointer=pointer, is_object=False,
-                      shape_type=None, n_points=-1, points_ok=False, parts=1, group=None)
+                      shape_type=None, n_points=-1, points_ok=False, parts=1, group=None,
+                      shape_problem=None)
             continue
         label = shape.label if shape.label is not _U else MISSING
-        if label in ignored:
+        if isinstance(label, str) and label in ignored:
             continue  # `__ignore__`: dropped on purpose by the labelme tools
         stype = shape.shape_type if isinstance(shape.shape_type, str) else repr(shape.shape_type)
         pts = _points(shape.points)
-        seg, box = _geometry(stype, pts, shape.mask, height, width)
+        seg, box, problem = _geometry(stype, pts, shape.mask, height, width)
         gid = shape.group_id
+        if gid is not None and type(gid) is not int:
+            problem = problem or f"group_id must be an integer or null, got {_short(gid)}"
+            gid = None
         key = (label, gid) if gid is not None and isinstance(label, str) else None
         whole = seg is not None and stype in AREA_SHAPES
         if key is not None and key in groups and whole:
@@ -188,7 +194,7 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
             continue
         ann = b.add_ann(row, label, where, pointer=pointer, bbox=box, segmentation=seg,
                         shape_type=stype, n_points=-1 if pts is None else len(pts),
-                        points_ok=pts is not None, parts=1, group=gid)
+                        points_ok=pts is not None, parts=1, group=gid, shape_problem=problem)
         if key is not None:
             groups[key] = ann
 
@@ -219,16 +225,16 @@ def _points(value: Any) -> list[tuple[float, float]] | None:
 
 
 def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
-              height: Any, width: Any) -> tuple[bytes | None, list[float] | None]:
-    """(COCO segmentation JSON, xywh box) of a shape; None where it has none."""
+              height: Any, width: Any) -> tuple[bytes | None, list[float] | None, str | None]:
+    """(COCO segmentation JSON, xywh box, why the shape is unusable) of a shape."""
     if not pts:
-        return None, None
+        return None, None, None
     lo, hi = POINTS.get(stype, (0, None))
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
     box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
     if stype not in AREA_SHAPES or len(pts) < lo or (hi is not None and len(pts) > hi):
-        return None, box
+        return None, box, None
     if stype == "polygon":
         flat = [c for p in pts for c in p]
     elif stype == "rectangle":
@@ -237,35 +243,59 @@ def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
     elif stype == "circle":
         (cx, cy), (px, py) = pts
         r = math.hypot(px - cx, py - cy)
-        angles = np.linspace(0, 2 * math.pi, 32, endpoint=False)
-        ring = np.column_stack([cx + r * np.cos(angles), cy + r * np.sin(angles)])
-        flat = ring.round(2).ravel().tolist()
+        flat = geometry.ellipse_polygon(cx, cy, r, r, decimals=2)
         box = [cx - r, cy - r, 2 * r, 2 * r]
     else:
-        return _mask_rle(mask, pts, height, width), box
-    return msgspec.json.encode([flat]), box
+        seg, problem = _mask_rle(mask, pts, height, width)
+        return seg, box, problem
+    return msgspec.json.encode([flat]), box, None
 
 
-def _mask_rle(mask: Any, pts: list[tuple[float, float]], height: Any, width: Any) -> bytes | None:
-    """A `mask` shape: a base64 PNG of the box between its two points, as COCO RLE."""
-    if not isinstance(mask, str) or type(height) is not int or type(width) is not int:
-        return None
+MAX_MASK_PIXELS = 1 << 26  # 64 Mpx: a mask shape's own bitmap (its box), decoded as bools
+
+
+def _mask_rle(mask: Any, pts: list[tuple[float, float]], height: Any,
+              width: Any) -> tuple[bytes | None, str | None]:
+    """A `mask` shape: a base64 PNG of the box between its two points, as COCO RLE.
+
+    The PNG's header is checked before its pixels are decoded, and the mask is encoded at
+    its own size and offset: neither a PNG bomb nor a huge declared canvas is allocated.
+    """
+    if not isinstance(mask, str):
+        return None, "a 'mask' shape needs its bitmap: 'mask' must be a base64 PNG string"
+    if type(height) is not int or type(width) is not int or height <= 0 or width <= 0:
+        return None, ("a 'mask' shape is placed on the image, but imageHeight/imageWidth are not "
+                      f"positive integers ({_short(height)} x {_short(width)})")
+    if height * width > geometry.MAX_RLE_PIXELS:
+        return None, (f"the image is declared {width}x{height}: over {geometry.MAX_RLE_PIXELS:,} "
+                      "pixels, which COCO RLE (uint32 counts) cannot describe; not decoded")
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
     try:
-        from PIL import Image
-        from pycocotools import mask as mask_utils
-
-        small = np.asarray(Image.open(io.BytesIO(base64.b64decode(mask)))).astype(bool)
-    except (binascii.Error, OSError, ValueError):
-        return None
+        Image.MAX_IMAGE_PIXELS = None  # judged below from the header, before any pixel
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(base64.b64decode(mask, validate=False))) as im:
+                mw, mh = im.size
+                if mw * mh > MAX_MASK_PIXELS or mw > width or mh > height:
+                    return None, (f"the mask bitmap is {mw}x{mh}: larger than the {width}x{height} "
+                                  f"image or over the {MAX_MASK_PIXELS:,}-pixel cap; not decoded")
+                small = np.asarray(im)
+    except (binascii.Error, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None, "the 'mask' field is not a base64 PNG that can be decoded"
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    small = small.any(axis=-1) if small.ndim == 3 else small.astype(bool)
     if small.ndim != 2:
-        small = small.any(axis=-1)
-    full = np.zeros((height, width), dtype=np.uint8)
-    x0, y0 = (max(0, round(c)) for c in pts[0])
-    h = max(0, min(small.shape[0], height - y0))
-    w = max(0, min(small.shape[1], width - x0))
-    full[y0:y0 + h, x0:x0 + w] = small[:h, :w]
-    rle = mask_utils.encode(np.asfortranarray(full))
-    return msgspec.json.encode({"size": rle["size"], "counts": rle["counts"].decode("ascii")})
+        return None, "the 'mask' field is not a 2-D bitmap"
+    x0, y0 = (round(c) for c in pts[0])
+    return geometry.rle_json(geometry.encode_mask(small, height, width, top=y0, left=x0)), None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _join(b: Builder, row: int, seg: bytes | None, box: list[float] | None) -> None:

@@ -13,8 +13,9 @@ import warnings
 from functools import cache
 from pathlib import Path
 
-import msgspec
 import numpy as np
+
+from maskcheck import geometry
 
 # Larger masks are refused unread (about 11.6k x 11.6k). Pillow's own guard (a warning
 # at 89 Mpx, an error at twice that) is global state we leave to the user; this one is ours.
@@ -86,10 +87,6 @@ def encode_instance(mask: np.ndarray) -> tuple[bytes, float, list[float]]:
 
     Pass a Fortran-ordered mask (compare a Fortran-ordered label array) to skip a copy.
     """
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask.view(np.uint8)))
-    area = float(mask_utils.area(rle))
-    bbox = [float(v) for v in mask_utils.toBbox(rle).tolist()]
-    doc = {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
-    return msgspec.json.encode(doc), area, bbox
+    rle = geometry.encode_mask(mask, *mask.shape)
+    area, bbox = geometry.rle_area_bbox(rle)
+    return geometry.rle_json(rle), area, bbox

@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import classmap, jsonio
@@ -345,10 +346,7 @@ def _segmentation(value: Any) -> bytes | None:
 
 
 def _encode_mask(arr: np.ndarray) -> bytes:
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(arr))
-    return msgspec.json.encode({"size": rle["size"], "counts": rle["counts"].decode("ascii")})
+    return geometry.rle_json(geometry.encode_mask(arr.astype(bool), *arr.shape))
 
 
 def _mask_size(mask: Any) -> tuple[Any, Any]:

@@ -138,3 +138,20 @@ class LabelmeGroupMixedLabels(Rule):
                     "instances of different classes. Give the parts one label")
 
         yield from ann_problems(batch, np.array(bad, dtype=np.int64), message)
+
+
+@register
+class LabelmeShapeMalformed(Rule):
+    code = "MC414"
+    name = "labelme-shape-malformed"
+    summary = ("A LabelMe shape whose group_id or mask bitmap cannot be used (wrong type, "
+               "undecodable, or over maskcheck's size caps).")
+    severity = Severity.ERROR
+
+    def check(self, batch: Batch) -> Iterator[Problem]:
+        anns = batch.anns
+        if not _is_labelme(batch) or "shape_problem" not in anns or not len(anns):
+            return
+        problems = anns.shape_problem
+        bad = np.array([p is not None for p in problems], dtype=bool)
+        yield from ann_problems(batch, bad, lambda r: str(problems[r]))
