@@ -440,3 +440,23 @@ def test_sixteen_bit_instance_ids(tmp_path):
     (dataset,) = voc.read(tmp_path)
     anns = next(dataset.batches(None)).anns
     assert anns.instance_id.tolist() == [300, 301] and anns.category_id.tolist() == [8, 12]
+
+
+def test_many_instance_ids_are_encoded_in_one_pass(tmp_path):
+    """A 16-bit SegmentationObject with 16,384 ids (once one whole-image comparison per id)."""
+    from maskcheck.readers import voc
+
+    ids = np.arange(1, 128 * 128 + 1, dtype=np.uint16).reshape(128, 128)
+    objects = np.kron(ids, np.ones((2, 2), dtype=np.uint16))  # 256 x 256, 2x2 blocks
+    objects[0, :2] = 0  # instance 1 loses its top row: area 2
+    path = tmp_path / "SegmentationObject/a.png"
+    path.parent.mkdir(parents=True)
+    Image.fromarray(objects).save(path)
+    png(tmp_path / "SegmentationClass/a.png", np.full((256, 256), 8))
+    write(tmp_path, {"JPEGImages/a.jpg": "x"})
+    (ds,) = list(voc.read(tmp_path, {}))
+    (batch,) = list(ds.batches(None))
+    anns = batch.anns
+    assert len(anns) == 128 * 128 - 1  # id 255 is VOC's void, not an instance
+    assert float(anns.area.sum()) == 256 * 256 - 2 - 4
+    assert sorted(set(anns.area.tolist())) == [2.0, 4.0]

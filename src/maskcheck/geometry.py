@@ -799,3 +799,47 @@ def rle_json(rle: dict[str, Any]) -> bytes:
 def rle_area_bbox(rle: dict[str, Any]) -> tuple[float, list[float]]:
     """(area, [x, y, w, h]) of one compressed RLE, from pycocotools' C routines."""
     return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle).tolist()]
+
+
+Encoded = tuple[dict[str, Any], float, list[float]]  # (compressed RLE, area, [x, y, w, h])
+
+
+def encode_label_image(labels: np.ndarray, ids: list[int]) -> dict[int, Encoded]:
+    """{id: (compressed RLE, area, [x, y, w, h])} for each id of an instance-label image, in
+    one pass: pixels are sorted by id once, so 65,535 instances cost one sort, not 65,535
+    comparisons of the whole image."""
+    height, width = labels.shape
+    if len(ids) <= 64:  # few instances: one C encode of each id's bitmap is fastest and small
+        fortran = np.asfortranarray(labels)
+        out_few: dict[int, Encoded] = {}
+        for inst in ids:
+            rle = mask_utils.encode(np.asfortranarray((fortran == inst).view(np.uint8)))
+            out_few[int(inst)] = (rle, *rle_area_bbox(rle))
+        return out_few
+    flat = labels.ravel(order="F")  # COCO runs go down the columns
+    wanted = np.isin(flat, np.asarray(ids, dtype=flat.dtype))
+    pos = np.flatnonzero(wanted)
+    vals = flat[pos]
+    order = np.argsort(vals, kind="stable")  # positions stay ascending within an id
+    pos, vals = pos[order], vals[order]
+    bounds = np.flatnonzero(np.diff(vals)) + 1
+    out: dict[int, Encoded] = {}
+    total = height * width
+    for p in np.split(pos, bounds):
+        if not len(p):
+            continue
+        inst = int(flat[p[0]])
+        gaps = np.flatnonzero(np.diff(p) != 1)
+        starts = np.concatenate([p[:1], p[gaps + 1]])
+        ends = np.concatenate([p[gaps] + 1, p[-1:] + 1])
+        edges = np.empty(2 * len(starts) + 2, dtype=np.int64)
+        edges[0], edges[-1] = 0, total
+        edges[1:-1:2], edges[2:-1:2] = starts, ends
+        counts = np.diff(edges)
+        if counts[-1] == 0:
+            counts = counts[:-1]
+        rle = _to_coco_rle({"size": [height, width], "counts": counts.tolist()})
+        xs, ys = p // height, p % height
+        x0, y0 = float(xs.min()), float(ys.min())
+        out[inst] = (rle, float(len(p)), [x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0])
+    return out

@@ -30,6 +30,7 @@ from maskcheck.model import Dataset, InputError, SegKind
 from maskcheck.readers import classmap, jsonio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.columns import MISSING
+from maskcheck.readers.masks import MAX_MASK_PIXELS
 
 NAME = "labelme"
 _U: Any = msgspec.UNSET
@@ -249,9 +250,6 @@ def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
         seg, problem = _mask_rle(mask, pts, height, width)
         return seg, box, problem
     return msgspec.json.encode([flat]), box, None
-
-
-MAX_MASK_PIXELS = 1 << 26  # 64 Mpx: a mask shape's own bitmap (its box), decoded as bools
 
 
 def _mask_rle(mask: Any, pts: list[tuple[float, float]], height: Any,

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from maskcheck import geometry
-
-# Larger masks are refused unread (about 11.6k x 11.6k). Pillow's own guard (a warning
+# Larger masks are refused unread (8192 x 8192; an RGB mask costs about 16 bytes a pixel
+# while its colours become ids, so this keeps one mask near 1 GB). Pillow's own guard (a warning
 # at 89 Mpx, an error at twice that) is global state we leave to the user; this one is ours.
-MAX_MASK_PIXELS = 1 << 27
+MAX_MASK_PIXELS = 1 << 26
 UNKNOWN_BASE = 1 << 16
 
 
@@ -62,16 +61,22 @@ def read_label_png(path: Path, colours: dict[int, int]) -> tuple[np.ndarray, dic
                 return np.asarray(im), {}  # uint8 / int32: widened only where needed
             if mode == "1" or mode == "LA" or mode == "PA":
                 return np.asarray(im.convert("L")), {}
-            rgb = np.asarray(im.convert("RGB")).astype(np.int64)
+            rgb = np.asarray(im.convert("RGB"))
     except MaskFileProblem:
         raise
     except Image.DecompressionBombError as exc:
         raise MaskFileProblem(f"mask not decoded: {exc}") from None
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise MaskFileProblem(f"cannot read the mask: {exc}") from None
-    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    values, inverse = np.unique(packed, return_inverse=True)
-    codes = np.empty(len(values), dtype=np.int64)
+    # packed into uint32 in place: one 4-byte array, not three int64 copies of the image
+    packed = rgb[..., 0].astype(np.uint32)
+    packed <<= 8
+    packed |= rgb[..., 1]
+    packed <<= 8
+    packed |= rgb[..., 2]
+    del rgb
+    values = np.unique(packed)  # a mask has few colours: index them, not every pixel
+    codes = np.empty(len(values), dtype=np.int32)
     names: dict[int, str] = {}
     for k, v in enumerate(values.tolist()):
         if v in colours:
@@ -79,14 +84,10 @@ def read_label_png(path: Path, colours: dict[int, int]) -> tuple[np.ndarray, dic
         else:
             codes[k] = UNKNOWN_BASE + k
             names[int(codes[k])] = f"colour ({v >> 16}, {(v >> 8) & 255}, {v & 255})"
-    return codes[inverse].reshape(packed.shape), names
-
-
-def encode_instance(mask: np.ndarray) -> tuple[bytes, float, list[float]]:
-    """A boolean HxW mask as (COCO compressed RLE JSON, area, [x, y, w, h]).
-
-    Pass a Fortran-ordered mask (compare a Fortran-ordered label array) to skip a copy.
-    """
-    rle = geometry.encode_mask(mask, *mask.shape)
-    area, bbox = geometry.rle_area_bbox(rle)
-    return geometry.rle_json(rle), area, bbox
+    if len(values) == 1:
+        return np.full(packed.shape, codes[0], dtype=np.int32), names
+    out = np.empty(packed.shape, dtype=np.int32)
+    for start in range(0, packed.shape[0], 512):  # in row blocks: small temporaries
+        block = packed[start:start + 512]
+        out[start:start + 512] = codes[np.searchsorted(values, block)]
+    return out, names

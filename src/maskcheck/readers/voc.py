@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import classmap, xmlio
@@ -36,7 +37,6 @@ from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.columns import MISSING
 from maskcheck.readers.masks import (
     MaskFileProblem,
-    encode_instance,
     read_label_png,
     voc_colormap,
 )
@@ -527,9 +527,10 @@ def _instances(ids_img: np.ndarray, cls: np.ndarray | None, cls_names: dict[int,
             i, c = divmod(key, 1 << 32)
             if c != VOID:
                 pair_counts.setdefault(i, []).append((c, n))
-    ids_f = np.asfortranarray(ids_img)  # comparisons keep the order: no copy per instance
+    encoded = geometry.encode_label_image(ids_img, ids)
     for inst_id in ids:
-        rle, area, bbox = encode_instance(ids_f == inst_id)
+        rle_obj, area, bbox = encoded[inst_id]
+        rle = geometry.rle_json(rle_obj)
         pairs = sorted(pair_counts.get(inst_id, []), key=lambda p: (-p[1], p[0]))
         classes = tuple((_class_key(c, cls_names), n) for c, n in pairs)
         major = classes[0][0] if classes else None
