@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import msgspec
@@ -245,3 +246,28 @@ def test_crafted_sizes_and_runs_are_findings_not_crashes(tmp_path):
     assert lines(hits) == [6, 7, 10]
     assert "18,446,744,073,709,551,617" in hits[0].message
     assert "over the 2,147,483,648 pixels" in hits[2].message
+
+
+def test_locations_carry_cvat_image_ids_and_points_use_their_label(tmp_path):
+    text = cvat_xml('<polygon label="car" points="1,1;5,1;5,4"/>', labels=("car", "tree", "lamp"),
+                    ).replace('<image id="0"', '<image id="17"')
+    shapes = '    <points label="tree" points="2,2;3,3"/>\n    <polyline label="lamp" points="1,1;4,4"/>\n'
+    path = write(tmp_path, text.replace("  </image>", shapes + "  </image>"))
+    report = lint([path])
+    assert not report.errors
+    # a class labelled only by points or a polyline is not an unused class
+    assert [f for f in report.findings if f.code == "MC107"] == []
+    # without them, tree and lamp are
+    bare = write(tmp_path, text, "bare.xml")
+    unused = [f for f in lint([bare]).findings if f.code == "MC107"]
+    assert [f.location.category_id for f in unused] == [2, 3]
+
+
+def test_findings_name_the_cvat_image_id(tmp_path):
+    text = cvat_xml('<polygon label="car" points="1,1;5,1;5,4"/>',
+                    '<polygon label="car" points="1,1;5,1;5,4"/>').replace('<image id="0"', '<image id="42"')
+    path = write(tmp_path, text)
+    hits = [f for f in lint([path]).findings if f.code == "MC218"]  # the same polygon twice
+    assert [(f.location.line, f.location.image_id) for f in hits] == [(5, 42)]
+    doc = json.loads(json.dumps([f.to_dict() for f in hits]))  # ids stay JSON-safe
+    assert doc[0]["location"]["image_id"] == 42

@@ -190,6 +190,9 @@ class DatasetInfo:
     # Where the image files are (--images DIR); None: geometry/image rules look next to the
     # annotation file. `cache` holds per-dataset lookups rules share (found image root).
     images_dir: str | None = None
+    # Labels used by shapes that are not instances (CVAT points, polylines, skeletons, tags):
+    # name -> count. Such a class is labelled in the data, so it is not an unused class.
+    other_label_uses: dict[str, int] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, section: str, index: int, **ids: Any) -> Location:
@@ -259,11 +262,15 @@ def _location(info: DatasetInfo, section: str, table: Table, row: int, category:
     line = int(table.line[row]) if "line" in table and table.line[row] > 0 else None
     pointer = table.pointer[row] if "pointer" in table else f"/{section}/{int(table.index[row])}"
     is_ann = section == info.annotation_section
+    source = table.get("source_image_id" if is_ann else "source_id")  # a format's own image id
+    image_id = source[row] if source is not None and source[row] is not None else None
+    if isinstance(image_id, np.generic):
+        image_id = image_id.item()
     return Location(
         path=str(path),
         pointer=pointer,
         line=line,
-        image_id=_scalar(table, "image_id" if is_ann else "id", row),
+        image_id=image_id if image_id is not None else _scalar(table, "image_id" if is_ann else "id", row),
         annotation_id=_scalar(table, "id", row) if is_ann else None,
         category_id=_scalar(table, "category_id", row) if is_ann and category else None,
     )

@@ -138,6 +138,10 @@ class Builder:
         }
         for name, values in self.extra.items():
             cols[name] = _column(values)
+        if "source_id" in self.extra_images:  # the format's own image ids, for locations
+            source = self.extra_images["source_id"]
+            cols["source_image_id"] = object_column([source[r] if r >= 0 else None
+                                                     for r in self.ann["image_row"]])
         cols.update(self._category_ids())
         if "raw_category_id" in cols:  # an absent label is malformed-record's, not a bad id
             raw = cols["raw_category_id"]
@@ -205,6 +209,10 @@ def _locator(info: DatasetInfo, images: Table, anns: Table,
         if not 0 <= index < len(table):
             return Location(path=info.path, **ids)
         line = int(table.line[index])
+        source = table.get("source_id" if table is images else "source_image_id")
+        if source is not None and ids.get("image_id") is not None and source[index] is not None:
+            value = source[index]  # the format's own image id (CVAT's <image id>)
+            ids["image_id"] = value.item() if isinstance(value, np.generic) else value
         return Location(path=str(table.path[index]), pointer=table.pointer[index] or None,
                         line=line if line > 0 else None, **ids)
 

@@ -3,7 +3,9 @@
 The labels are declared in `<meta>` (a task's or a project's `<labels>`); class ids follow
 their order from 1, as CVAT's own COCO export numbers them. Each `<image>` holds shapes:
 `<polygon>`, `<box>`, `<ellipse>` and `<mask>` are instances; `<polyline>`, `<points>`,
-`<skeleton>`, `<cuboid>` and `<tag>` are not, but their labels are still checked. A mask is
+`<skeleton>`, `<cuboid>` and `<tag>` are not, but their labels are still checked and count
+as uses of their class (`info.other_label_uses`). Locations carry CVAT's own `<image id>`
+(ids repeat across the subsets of a project export, so rows are keyed by order). A mask is
 CVAT's RLE over its own box (`left`, `top`, `width`, `height`): run lengths in row order,
 starting with a run of zeros; it becomes a COCO RLE over the whole image.
 
@@ -48,6 +50,8 @@ class CvatFacts:
     unlabelled: list[tuple[str, int, str, str | None]] = field(default_factory=list)
     # (path, line, shape kind, label): labels <meta> does not declare, on non-instance shapes
     undeclared: list[tuple[str, int, str, str]] = field(default_factory=list)
+    # label -> how many shapes that are not instances (points, polylines, ...) carry it
+    other_uses: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------- detection
@@ -230,6 +234,7 @@ def read_file(path: Path) -> Dataset:
         _add_tracks(builder, facts, declared, path, meta, tracks)
     dataset = builder.build(counts=False, info_path=where)
     dataset.info.cache["cvat"] = facts
+    dataset.info.other_label_uses = dict(facts.other_uses)
     return dataset
 
 
@@ -255,10 +260,20 @@ def _add_image(builder: Builder, facts: CvatFacts, declared: set[str], path: Pat
                img: LineElement) -> None:
     width, height = _number_attr(img, "width"), _number_attr(img, "height")
     row = builder.add_image(_file_name(path, img), width, height, str(path), line=img.line)
+    builder.extra_images.setdefault("source_id", []).append(_image_id(img))
     w = width if isinstance(width, float) else math.nan
     h = height if isinstance(height, float) else math.nan
     for shape in img:
         _add_shape(builder, facts, declared, path, row, shape, w, h)
+
+
+def _image_id(img: LineElement) -> int | str | None:
+    """CVAT's own `<image id>`, as locations show it (an integer when it is one)."""
+    text = img.attrib.get("id")
+    if text is None:
+        return None
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) < 19 else text[:40]
 
 
 def _add_shape(builder: Builder, facts: CvatFacts, declared: set[str], path: Path, row: int,
@@ -274,6 +289,7 @@ def _add_shape(builder: Builder, facts: CvatFacts, declared: set[str], path: Pat
     if kind not in INSTANCE_SHAPES:
         if label not in declared:
             facts.undeclared.append((where, shape.line, kind, label))
+        facts.other_uses[label] = facts.other_uses.get(label, 0) + 1
         return
     geo = _geometry(kind, shape, w, h)
     builder.add_ann(row, label, where, line=shape.line, bbox=geo.bbox,
@@ -301,6 +317,7 @@ def _add_tracks(builder: Builder, facts: CvatFacts, declared: set[str], path: Pa
             if frame not in frames:
                 frames[frame] = builder.add_image(f"frame_{frame:06d}", width, height, str(path),
                                                   line=shape.line)
+                builder.extra_images.setdefault("source_id", []).append(frame)
             _add_shape(builder, facts, declared, path, frames[frame], shape, w, h, label=label)
 
 

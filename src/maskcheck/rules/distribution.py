@@ -91,7 +91,9 @@ class UnusedClass(_CountsPerClass):
             if cid in seen:
                 continue
             seen.add(cid)
-            if counts.get(cid) or is_background_name(cats.name[r]):
+            # a class labelled only by points or polylines (CVAT) is used, though not as a mask
+            if counts.get(cid) or is_background_name(cats.name[r]) or \
+                    (isinstance(cats.name[r], str) and cats.name[r] in info.other_label_uses):
                 continue
             yield category_problem(
                 info, r,
