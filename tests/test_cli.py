@@ -145,7 +145,8 @@ def test_json_report_shape(capsys, write_coco):
     assert report["version"] == 1
     assert report["tool"]["name"] == "maskcheck" and report["tool"]["version"] == "0.1.0"
     assert report["inputs"] == [{"path": str(path), "format": "coco"}]
-    assert report["summary"] == {"images": 2, "annotations": 4, "error": 1, "warning": 0, "info": 0}
+    assert report["summary"] == {"images": 2, "annotations": 4, "error": 1, "warning": 0, "info": 0,
+                                 "datasets": 1, "files": 1}
     assert "errors" not in report  # keys that do not apply are omitted
     assert report["findings"] == [{
         "code": "MC101", "rule": "string-label", "severity": "error",

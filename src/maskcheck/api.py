@@ -21,6 +21,7 @@ from maskcheck.errors import InputProblem
 from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
 from maskcheck.readers import classmap
+from maskcheck.readers.files import Skipped
 
 
 def lint(
@@ -72,9 +73,13 @@ def lint(
     if images_dir is not None and not Path(images_dir).is_dir():
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
+    unchecked_images: list[str] = []
     for item in readers.read_all([Path(p) for p in paths], format, reader_options):
         if isinstance(item, InputError):
             report.errors.append(item)
+            continue
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
             continue
         info = item.info
         if images_dir is not None:
@@ -83,8 +88,15 @@ def lint(
         report.inputs.append({"path": info.path, "format": info.format})
         report.images += info.num_images
         report.annotations += info.num_annotations
+        report.files += info.num_files
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries)
+        if info.cache.get("images_not_found"):
+            unchecked_images.append(info.path)
         del item  # let a large split go before the next is read
+    if unchecked_images:
+        shown = ", ".join(unchecked_images[:3]) + (f" and {len(unchecked_images) - 3} more"
+                                                   if len(unchecked_images) > 3 else "")
+        report.notes.append(f"image files not checked: no image folder found (use --images) for {shown}")
     report.findings += cross_check(plan, summaries)
     if config.per_path_ignores:
         report.findings = [f for f in report.findings if not config.ignored(f)]

@@ -190,6 +190,7 @@ class DatasetInfo:
     # Where the image files are (--images DIR); None: geometry/image rules look next to the
     # annotation file. `cache` holds per-dataset lookups rules share (found image root).
     images_dir: str | None = None
+    num_files: int = 1  # annotation files this dataset was read from
     # Labels used by shapes that are not instances (CVAT points, polylines, skeletons, tags):
     # name -> count. Such a class is labelled in the data, so it is not an unused class.
     other_label_uses: dict[str, int] = field(default_factory=dict)
@@ -324,6 +325,11 @@ class Report:
     images: int = 0
     annotations: int = 0
     rules: list[Any] = field(default_factory=list)  # the enabled rules, for reporters
+    # What was not read, and why: files and folders holding no supported annotations
+    # (readers.files.Skipped), and checks that could not run (one line each).
+    skipped: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: int = 0  # annotation files read, over all datasets
     # Set by baseline.apply: findings hidden by the baseline, and baseline entries gone.
     baselined: int | None = None
     baseline_gone: int | None = None

@@ -155,6 +155,7 @@ class Builder:
         info = DatasetInfo(path=info_path or self.where, format=self.fmt, categories=cats,
                            num_images=n_img, num_annotations=n, problems=self.problems,
                            class_source=self.classes.source if self.classes is not None else None)
+        info.num_files = max(1, len(set(self.img["path"]) | set(self.ann["path"])))
         info.locator = _locator(info, img_t, ann_t, self.classes)
         return assemble(info, img_t, ann_t, image_row)
 

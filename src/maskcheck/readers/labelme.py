@@ -123,6 +123,12 @@ def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset 
         if not files:
             yield InputError(str(path), "no LabelMe JSON files (with 'shapes' and 'imagePath') here")
             return
+    yield from read_files(files, options, None if path.is_dir() else str(path))
+
+
+def read_files(files: list[Path], options: dict[str, Any],
+               where_one: str | None = None) -> Iterator[Dataset | InputError]:
+    """LabelMe files as datasets, one per folder (a split is a folder of JSON files)."""
     by_dir: dict[Path, list[Path]] = {}
     for f in files:
         by_dir.setdefault(f.parent, []).append(f)
@@ -132,7 +138,7 @@ def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset 
         except InputProblem as exc:
             yield InputError(exc.path, exc.message)
             return
-        where = str(path) if not path.is_dir() else str(folder)
+        where = where_one or str(folder)
         builder = Builder(where, NAME, cmap)
         read_any = False
         for f in group:

@@ -156,6 +156,20 @@ def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset 
         yield from _read_files(objects, str(path), fields, cmap, single=False)
 
 
+def read_objects(folder: Path, files: list[Path],
+                 options: dict[str, Any]) -> Iterator[Dataset | InputError]:
+    """A folder of one-object-per-image files (SA-1B's layout) as one dataset."""
+    try:
+        fields = _fields(options)
+        given = options.get("classes")
+        cmap = (given if isinstance(given, classmap.ClassMap) or given is None
+                else classmap.load(Path(given)))
+    except InputProblem as exc:
+        yield InputError(exc.path, exc.message)
+        return
+    yield from _read_files(files, str(folder), fields, cmap, single=False)
+
+
 def _load(path: Path) -> list[tuple[Any, str, int]]:
     """(record, pointer prefix, line) for every record in the file."""
     where = str(path)

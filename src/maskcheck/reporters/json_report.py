@@ -21,6 +21,12 @@ def to_dict(report: Report) -> dict[str, Any]:
     if report.baselined is not None:  # only with --baseline; `findings` then holds the new ones
         out["summary"]["baselined"] = report.baselined
         out["summary"]["baseline_gone"] = report.baseline_gone
+    out["summary"]["datasets"] = len(report.inputs)
+    out["summary"]["files"] = report.files
+    if report.skipped:
+        out["skipped"] = [{"path": s.path, "reason": s.reason} for s in report.skipped]
+    if report.notes:
+        out["notes"] = list(report.notes)
     if report.errors:
         out["errors"] = [{"path": e.path, "message": e.message} for e in report.errors]
     return out

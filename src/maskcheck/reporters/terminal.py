@@ -40,9 +40,9 @@ def render(report: Report, console: Console, max_examples: int = 10,
         if len(items) > max_examples:
             console.print(f"  [dim]… and {len(items) - max_examples:,} more[/dim]")
         console.print()
+    _footer(report, console)
     counts = report.counts()
-    summary = (f"{report.images:,} images, {report.annotations:,} annotations in "
-               f"{len(report.inputs)} file{'s' if len(report.inputs) != 1 else ''}: "
+    summary = (f"{report.images:,} images, {report.annotations:,} annotations in {read_counts(report)}: "
                f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info")
     style = "bold red" if counts["error"] or report.errors else ("yellow" if counts["warning"] else "green")
     if report.errors:  # their one-line reasons went to stderr
@@ -52,3 +52,30 @@ def render(report: Report, console: Console, max_examples: int = 10,
     if report.baselined is not None:
         console.print(baseline_line(report), highlight=False)
     console.print(summary, style=style, highlight=False)
+
+
+MAX_SKIPPED_SHOWN = 20
+
+
+def read_counts(report: Report) -> str:
+    """`1 file`, or `3 datasets, 21 files`: what was read, counted truthfully."""
+    datasets, files = len(report.inputs), report.files
+    file_text = f"{files:,} file{'s' if files != 1 else ''}"
+    if datasets == 1:
+        return file_text
+    return f"{datasets:,} datasets, {file_text}"
+
+
+def _footer(report: Report, console: Console) -> None:
+    """What was not read, and checks that could not run: never a silent skip."""
+    if report.skipped:
+        n = len(report.skipped)
+        console.print(f"skipped, not read ({n:,}):", style="yellow", highlight=False)
+        for item in report.skipped[:MAX_SKIPPED_SHOWN]:
+            console.print(f"  [dim]{escape(visible(item.path))}[/dim]  {escape(visible(item.reason))}",
+                          highlight=False, soft_wrap=True)
+        if n > MAX_SKIPPED_SHOWN:
+            console.print(f"  [dim]… and {n - MAX_SKIPPED_SHOWN:,} more (--format json lists them "
+                          "all)[/dim]", highlight=False)
+    for note in report.notes:
+        console.print(f"note: {escape(visible(note))}", style="yellow", highlight=False, soft_wrap=True)

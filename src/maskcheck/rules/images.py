@@ -92,6 +92,8 @@ def image_root(batch: Batch) -> Path | None:
                 root, best = cand, hits
     if root is None and not len(batch.images):
         return None  # decide on a batch that has images
+    if root is None and not info.images_dir and not _multi_file(batch):
+        info.cache["images_not_found"] = True  # the report says once that no file was checked
     info.cache["image_root"] = root
     return root
 

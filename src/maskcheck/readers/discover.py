@@ -1,0 +1,265 @@
+"""Finding every dataset under a folder, each with its own format, and saying what was not read.
+
+A folder may hold several datasets side by side (a VOC tree, a COCO file, a LabelMe folder).
+The walk goes top-down: a folder that is the root of a folder layout (Pascal VOC, YOLO) is
+claimed whole; every other file is judged on its own, JSON by its structure (never by a
+substring of its first bytes), XML by its root element. LabelMe files are one dataset per
+folder (a split is a folder), as are SA-1B-style one-object-per-image files. Whatever holds
+no supported annotations is listed as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import msgspec
+
+from maskcheck.errors import InputProblem
+from maskcheck.readers import files, jsonio
+
+# Files up to this size are classified by decoding them whole (LabelMe, records, small COCO);
+# a larger one (a COCO train split) by its first bytes, and its reader checks its structure.
+CLASSIFY_WHOLE_BYTES = 64 * 1024**2
+
+_JSON = (".json", ".json.gz")
+_JSONL = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".7z", ".rar")
+CLASS_MAP_NAMES = frozenset({"labels.txt", "classes.txt", "class_names.txt", "labelmap.txt",
+                             "obj.names", "classes.names"})
+CONFIG_NAMES = frozenset({"maskcheck.yaml", "maskcheck.yml", ".maskcheck.yaml", ".maskcheck.yml"})
+
+
+@dataclass
+class Claim:
+    """One dataset to read: a format and its path (a file or a folder), or a group of files."""
+
+    format: str
+    path: Path
+    files: list[Path] | None = None
+
+
+@dataclass
+class Found:
+    claims: list[Claim] = field(default_factory=list)
+    skipped: list[files.Skipped] = field(default_factory=list)
+    errors: list[InputProblem] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------- JSON
+# Classification decodes the top level only, keeping every value as a raw byte slice: it is
+# fast, and a value that a strict decoder refuses (1e999) is left for the rules to report.
+_Top = dict[str, msgspec.Raw]
+
+
+def _raw_kind(raw: msgspec.Raw) -> bytes:
+    return memoryview(raw)[:1].tobytes()
+
+
+def _first_object(raw: msgspec.Raw) -> _Top | None:
+    """The first element of a raw JSON list that is an object, as raw key -> value."""
+    if _raw_kind(raw) != b"[":
+        return None
+    for item in msgspec.json.decode(raw, type=list[msgspec.Raw])[:1000]:
+        if _raw_kind(item) == b"{":
+            return msgspec.json.decode(item, type=_Top)
+    return None
+
+
+def looks_like_coco(doc: _Top) -> bool:
+    """COCO by structure: an `annotations` list of annotation objects, or images + categories."""
+    anns, imgs, cats = doc.get("annotations"), doc.get("images"), doc.get("categories")
+    is_list = {k: v is not None and _raw_kind(v) == b"[" for k, v in
+               (("annotations", anns), ("images", imgs), ("categories", cats))}
+    if is_list["annotations"]:
+        first = _first_object(anns)
+        if first is None:
+            return is_list["images"] or is_list["categories"]
+        return any(k in first for k in ("image_id", "category_id", "bbox", "segmentation", "iscrowd"))
+    return is_list["images"] and is_list["categories"]
+
+
+def _looks_like_labelme(doc: _Top) -> bool:
+    return "shapes" in doc and any(k in doc for k in ("imagePath", "imageHeight", "imageWidth",
+                                                       "imageData"))
+
+
+def _looks_like_sa1b(doc: _Top) -> bool:
+    image, anns = doc.get("image"), doc.get("annotations")
+    return (image is not None and _raw_kind(image) == b"{" and anns is not None
+            and _raw_kind(anns) == b"[" and "images" not in doc)
+
+
+def _keys(doc: _Top) -> str:
+    keys = [repr(k) for k in list(doc)[:6]]
+    return ", ".join(keys) + (", ..." if len(doc) > 6 else "") if keys else "none"
+
+
+def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
+                  named: bool = False) -> tuple[str | None, str]:
+    """(format, "") for a JSON annotation file, or (None, why it is not one).
+
+    `named`: the user named this file, so a list of objects goes to the records reader,
+    which says precisely what its records lack. Raises InputProblem for a file that cannot
+    be read or is not JSON at all.
+    """
+    from maskcheck.readers import records
+
+    name = path.name.lower()
+    if name.endswith(_JSONL):
+        return "records", ""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > CLASSIFY_WHOLE_BYTES and not name.endswith(".gz"):
+        head = files.read_head(path).lstrip()
+        if head.startswith(b"["):
+            return "records", ""
+        return ("coco", "") if head.startswith(b"{") else (None, "not a JSON document")
+    data = jsonio.read_bytes(path) if name.endswith(".gz") else files.read_bytes(path, where)
+    stripped = data.lstrip()
+    if stripped[:1] not in (b"{", b"["):  # empty, binary, a BOM, UTF-16: say which
+        raise jsonio.syntax_problem(where, data)
+    problem = jsonio.encoding_problem(data)
+    if problem is not None:
+        raise InputProblem(where, problem)
+    if stripped.startswith(b"{") and records._is_jsonl(stripped[:1 << 16]):
+        return "records", ""
+    first = stripped[:1]
+    try:
+        if first == b"[":
+            items = msgspec.json.decode(data, type=list[msgspec.Raw])
+        elif first == b"{":
+            doc = msgspec.json.decode(data, type=_Top)
+        else:
+            raise msgspec.DecodeError
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        jsonio.decode(where, data)  # raises the syntax problem with its line and column
+        return None, "not a JSON object or list"
+    if first == b"[":
+        objects = [msgspec.json.decode(r, type=_Top) for r in items[:1000] if _raw_kind(r) == b"{"]
+        if objects and (named or any(records._known(r, fields or {}) for r in objects)):
+            return "records", ""
+        if not items:
+            return None, "an empty JSON list"
+        return None, ("a JSON list, but not of annotation records (no image, label, mask or box "
+                      "field)" if objects else "a JSON list of values, not of annotation records")
+    if _looks_like_labelme(doc):
+        return "labelme", ""
+    if _looks_like_sa1b(doc):  # before COCO: its annotations look like COCO's
+        return "records-object", ""
+    if looks_like_coco(doc):
+        return "coco", ""
+    if any(k in doc for k in ("images", "annotations", "categories")):
+        return None, (f"JSON that mentions COCO's keys but is not COCO (top-level keys: {_keys(doc)}; "
+                      "COCO has an 'annotations' list of objects with image_id and category_id, "
+                      "or 'images' and 'categories' lists)")
+    return None, f"JSON, but not a supported annotation format (top-level keys: {_keys(doc)})"
+
+
+# ------------------------------------------------------------------------------- one file
+def classify_file(path: Path, fields: dict[str, str] | None = None,
+                  named: bool = False) -> tuple[str | None, str]:
+    """(format, "") or (None, reason) for one file named directly or met in a walk."""
+    from maskcheck.readers import cvat, voc, yolo
+
+    where = str(path)
+    problem = files.regular_file_problem(path)
+    if problem is not None:
+        raise InputProblem(where, problem)
+    name = path.name.lower()
+    if name.endswith(_JSON + _JSONL):
+        return classify_json(path, where, fields, named)
+    if name.endswith(".xml"):
+        if cvat._is_cvat_xml(path):
+            return "cvat", ""
+        if voc._is_voc_xml(path):
+            return "voc", ""
+        return None, "XML, but neither CVAT for images nor Pascal VOC"
+    if name.endswith((".yaml", ".yml")):
+        if yolo._looks_like_yolo_yaml(path):
+            return "yolo", ""
+        return None, "YAML, but not a YOLO data.yaml (no names or nc beside train/val paths)"
+    if name.endswith(_ARCHIVES):
+        return None, "an archive: maskcheck does not open archives; extract it first"
+    return None, "not an annotation file (looked for COCO, LabelMe and records JSON, CVAT and VOC XML)"
+
+
+# ------------------------------------------------------------------------------- folders
+def _is_candidate(path: Path) -> bool:
+    """Files whose name says they may hold annotations: listed when nothing reads them."""
+    name = path.name.lower()
+    if name in CLASS_MAP_NAMES or name in CONFIG_NAMES:
+        return False
+    return name.endswith(_JSON + _JSONL + _ARCHIVES + (".xml", ".yaml", ".yml", ".txt"))
+
+
+def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
+             fields: dict[str, str] | None = None) -> Found:
+    """Every dataset under `root`. `roots` maps a folder layout's format to its root test."""
+    found = Found()
+    walk = files.walk(root)
+    found.skipped.extend(walk.skipped)
+    owned: list[Path] = []
+
+    def under_owned(p: Path) -> bool:
+        return any(o == p or o in p.parents for o in owned)
+
+    for folder in [root, *walk.dirs]:
+        if under_owned(folder):
+            continue
+        for fmt, is_root in roots.items():
+            if is_root(folder):
+                found.claims.append(Claim(fmt, folder))
+                owned.append(folder)
+                break
+    groups: dict[tuple[str, Path], list[Path]] = {}
+    for path in walk.files:
+        if under_owned(path) or not _is_candidate(path):
+            continue
+        name = path.name.lower()
+        if name.endswith(".txt"):
+            found.skipped.append(files.Skipped(str(path), "a text file outside any YOLO or VOC "
+                                                          "dataset (no data.yaml or labels/ beside "
+                                                          "images/)"))
+            continue
+        try:
+            fmt, reason = classify_file(path, fields)
+        except InputProblem as exc:
+            found.errors.append(exc)
+            continue
+        if fmt is None:
+            found.skipped.append(files.Skipped(str(path), reason))
+        elif fmt in ("labelme", "records-object"):
+            groups.setdefault((fmt, path.parent), []).append(path)
+        elif fmt in ("voc", "yolo"):  # a lone VOC XML or data.yaml its folder test missed
+            found.claims.append(Claim(fmt, path))
+        else:
+            found.claims.append(Claim(fmt, path))
+    for (fmt, folder), members in groups.items():
+        found.claims.append(Claim(fmt, folder, members))
+    found.claims.sort(key=lambda c: str(c.path))
+    return found
+
+
+def read_claim(claim: Claim, modules: dict[str, ModuleType],
+               options: dict[str, Any]) -> Iterator[Any]:
+    """The datasets (or InputErrors) of one claim, read by its format's module."""
+    from maskcheck.readers import labelme, records
+
+    if claim.format == "labelme" and claim.files is not None:
+        yield from labelme.read_files(claim.files, options)
+    elif claim.format == "records-object" and claim.files is not None:
+        if len(claim.files) == 1:
+            yield from records.read(claim.files[0], options)
+        else:
+            yield from records.read_objects(claim.path, claim.files, options)
+    elif claim.format == "records-object":
+        yield from records.read(claim.path, options)
+    else:
+        yield from modules[claim.format].read(claim.path, options)
+
