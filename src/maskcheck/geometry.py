@@ -637,6 +637,22 @@ def _centre_pairs(ext: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64), total
 
 
+SMALL_IMAGE = 64  # instances per image below which all pairs are tried, without a tree
+
+
+def _pairs_within(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j), i < j, inside each run [start, start + count): vectorized over runs."""
+    owner = np.repeat(np.arange(len(starts)), counts)  # which run each element belongs to
+    elem = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
+                                                                            counts))
+    pos = elem - np.repeat(starts, counts)
+    partners = counts[owner] - 1 - pos  # elements after this one in its run
+    a = np.repeat(elem, partners)
+    first = np.repeat(np.cumsum(partners) - partners, partners)
+    b = a + 1 + (np.arange(len(a)) - first)
+    return a.astype(np.int64), b.astype(np.int64)
+
+
 def _same_objects(geo: BatchGeometry) -> SameObjects:
     none = np.zeros(0, dtype=np.int64)
     m = geo.mask
@@ -654,11 +670,21 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
     # 1. exact duplicates, by hashing the mask as written: linear however many copies.
     # Each group keeps one representative; per class, its members are chained and the
     # class's first member is linked to the representative.
-    groups: dict[tuple[int, bytes], list[int]] = {}
-    for r in cand.tolist():
-        groups.setdefault((int(image_row[r]), _mask_key(geo, r)), []).append(r)
+    # Only masks that share image, area and extent can be identical, so the exact key (the
+    # bytes as written) is built for those few, not for every annotation.
+    fp = np.column_stack([image_row[cand].astype(np.float64), m.area[cand], m.extent[cand]])
+    order = np.lexsort(fp.T[::-1])
+    sorted_fp = fp[order]
+    new_group = np.r_[True, np.any(sorted_fp[1:] != sorted_fp[:-1], axis=1)]
+    group_id = np.cumsum(new_group) - 1
+    sizes = np.bincount(group_id)
+    in_order = cand[order]
+    shared = sizes[group_id] > 1
+    groups: dict[Any, list[int]] = {}
+    for k, r in zip(group_id[shared].tolist(), in_order[shared].tolist(), strict=True):
+        groups.setdefault((k, _mask_key(geo, r)), []).append(r)
     leaders: dict[int, dict[Any, int]] = {}  # representative -> class -> first member
-    reps = []
+    reps = in_order[~shared].tolist()  # a mask no other shares is its own representative
     for members in groups.values():
         rep = members[0]
         reps.append(rep)
@@ -677,6 +703,9 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
                 edges_b.append(r)
                 edges_v.append(1.0)
         leaders[rep] = lead
+    def _alone(r: int) -> dict[Any, int]:
+        return {int(cls[r]) if ok[r] else ("row", r): r}
+
     # 2. near duplicates among the representatives, image by image: candidates whose
     # boxes hold each other's centre, then extent IoU and area ratio, then mask IoU.
     unchecked: dict[int, int] = {}
@@ -687,10 +716,18 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
     first = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
     bounds = np.r_[first, len(img)]
     pa, pb = [], []
-    for k in range(len(first)):
+    counts = np.diff(bounds)
+    small = (counts >= 2) & (counts <= SMALL_IMAGE)
+    all_pairs = counts * (counts - 1) // 2
+    for k in np.flatnonzero(small & (all_pairs > MAX_OVERLAP_CANDIDATES)).tolist():
+        unchecked[int(img[bounds[k]])] = int(all_pairs[k])  # only when the cap is set that low
+    small &= all_pairs <= MAX_OVERLAP_CANDIDATES
+    if small.any():  # every pair of an image with few instances, for all such images at once
+        a, b = _pairs_within(bounds[:-1][small], counts[small])
+        pa.append(rep_arr[a])
+        pb.append(rep_arr[b])
+    for k in np.flatnonzero(counts > SMALL_IMAGE).tolist():
         rows = rep_arr[bounds[k]:bounds[k + 1]]
-        if len(rows) < 2:
-            continue
         i, j, total = _centre_pairs(m.extent[rows])
         if total > MAX_OVERLAP_CANDIDATES:
             unchecked[int(img[bounds[k]])] = total
@@ -722,7 +759,7 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
                 edges_b.append(y)
                 edges_v.append(v)
                 # the same object in both groups: link their members class by class
-                lx, ly = leaders[x], leaders[y]
+                lx, ly = leaders.get(x) or _alone(x), leaders.get(y) or _alone(y)
                 for c in lx.keys() & ly.keys():
                     if (lx[c], ly[c]) != (x, y):
                         edges_a.append(lx[c])

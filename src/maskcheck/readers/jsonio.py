@@ -11,9 +11,14 @@ from typing import Any
 import msgspec
 
 from maskcheck.errors import InputProblem
+from maskcheck.readers import files
 
 # A .json.gz that inflates past this is refused rather than filling memory (a gzip bomb).
 MAX_INFLATED_BYTES = 4 * 1024**3  # 9x COCO train2017
+# Real annotation JSON compresses 5-15x; past this ratio (and a floor for small files) the
+# file is a bomb: a 3.5 MB .gz of repeated records once inflated to 7 GB in memory.
+MAX_INFLATE_RATIO = 100
+MIN_INFLATED_CAP = 256 * 1024**2
 
 
 def read_bytes(path: Path) -> bytes:
@@ -22,6 +27,7 @@ def read_bytes(path: Path) -> bytes:
     try:
         if path.is_dir():
             raise InputProblem(where, "is a folder, expected a file")
+        files.require_regular_file(path, where)  # a FIFO or /dev/zero would never end
         if path.name.endswith(".gz"):
             return _inflate(path)
         return path.read_bytes()
@@ -35,15 +41,23 @@ def read_bytes(path: Path) -> bytes:
         raise InputProblem(where, f"cannot read: {exc.strerror or exc}") from None
 
 
+def inflate_cap(compressed: int) -> int:
+    """How far a .gz of `compressed` bytes may inflate: a ratio, a floor, and 4 GiB at most."""
+    return min(MAX_INFLATED_BYTES, max(MIN_INFLATED_CAP, MAX_INFLATE_RATIO * compressed))
+
+
 def _inflate(path: Path) -> bytes:
     chunks: list[bytes] = []
     total = 0
+    cap = inflate_cap(path.stat().st_size)
     try:
         with gzip.open(path, "rb") as fh:
-            while chunk := fh.read(1 << 24):
+            while chunk := fh.read(1 << 22):
                 total += len(chunk)
-                if total > MAX_INFLATED_BYTES:
-                    raise InputProblem(str(path), "inflates to more than 4 GiB; refusing it (a gzip bomb?)")
+                if total > cap:
+                    raise InputProblem(str(path), f"inflates to more than {cap:,} bytes "
+                                                  f"({MAX_INFLATE_RATIO}x its size, 4 GiB at most); "
+                                                  "refusing it (a gzip bomb?)")
                 chunks.append(chunk)
     except (gzip.BadGzipFile, zlib.error):
         raise InputProblem(str(path), "not a gzip file (the name ends in .gz)") from None
