@@ -22,8 +22,9 @@ def make(root: Path, labels: dict[str, str], images: tuple[str, ...] | None = No
     (root / "labels").mkdir(parents=True, exist_ok=True)
     for stem, text in labels.items():
         (root / "labels" / f"{stem}.txt").write_text(text)
-    for stem in labels if images is None else images:
-        Image.new("L", size).save(root / "images" / f"{stem}.png")
+    for k, stem in enumerate(labels if images is None else images):
+        # a different picture each: identical files would be duplicate images (MC308/MC309)
+        Image.new("L", size, color=(37 * k + 1) % 256).save(root / "images" / f"{stem}.png")
     if yaml is not None:
         (root / "data.yaml").write_text(yaml)
     if classes is not None:

@@ -18,7 +18,7 @@ import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from maskcheck.errors import InputProblem
 
@@ -95,6 +95,24 @@ def read_head(path: Path, size: int = 1 << 16) -> bytes:
             return fh.read(size)
     except OSError:
         return b""
+
+
+def escapes(name: str) -> bool:
+    """An absolute path, a drive, or `..` climbing above the images folder."""
+    if not name or (".." not in name and ":" not in name and name[0] not in "/\\"):
+        return False  # the common case, decided without parsing the path
+    win = PureWindowsPath(name)
+    if name.startswith(("/", "\\")) or win.drive or PurePosixPath(name).is_absolute():
+        return True
+    depth = 0
+    for part in name.replace("\\", "/").split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
 
 
 def inside(path: Path, root: Path) -> bool:

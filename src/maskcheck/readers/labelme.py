@@ -27,7 +27,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError, SegKind
-from maskcheck.readers import classmap, jsonio
+from maskcheck.readers import classmap, files, jsonio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.columns import MISSING
 from maskcheck.readers.masks import MAX_MASK_PIXELS
@@ -161,10 +161,12 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
     height = _dim(doc.imageHeight)
     width = _dim(doc.imageWidth)
     image_path = doc.imagePath if doc.imagePath is not _U else MISSING
-    exists = _image_exists(path, image_path)
+    image_file = _image_file(path, image_path)
+    exists = image_file is not None or _image_exists(path, image_path)
     embedded = bytes(doc.imageData).strip() not in (b"null", b"", b'""')
     row = b.add_image(image_path, width, height, where, pointer="/imagePath")
     b.extra_images.setdefault("image_exists", []).append(exists)
+    b.extra_images.setdefault("image_file", []).append(image_file)
     b.extra_images.setdefault("image_embedded", []).append(embedded)
     if not len(doc.shapes):
         return
@@ -216,7 +218,16 @@ def _image_exists(json_path: Path, image_path: Any) -> bool:
     if not isinstance(image_path, str) or not image_path:
         return False
     rel = image_path.replace("\\", "/")  # labelme on Windows writes backslashes
-    return (json_path.parent / rel).is_file()
+    return files.regular_file_problem(json_path.parent / rel) is None  # never raises
+
+
+def _image_file(json_path: Path, image_path: Any) -> str | None:
+    """The image beside (or below) the JSON, to be read for its bytes; None for a path that
+    climbs out of the JSON's folder, which is looked at (exists?) but never read."""
+    if not isinstance(image_path, str) or not image_path or files.escapes(image_path):
+        return None
+    path = json_path.parent / image_path.replace("\\", "/")
+    return str(path) if files.regular_file_problem(path) is None else None
 
 
 def _points(value: Any) -> list[tuple[float, float]] | None:

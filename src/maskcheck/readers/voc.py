@@ -416,6 +416,7 @@ def _add_sample(builder: Builder, classes: _Classes, facts: VocFacts, key: str,
     counts = (len(objects), n_masks, n_boxes) if xml is not None else (-1, n_masks, -1)
     row = builder.add_image(file_name, width, height, _display(where),
                             line=xml.line if xml is not None else 0, counts=counts)
+    builder.extra_images.setdefault("image_file", []).append(str(img_path) if img_path else None)
     used: set[int] = set()
     for k, obj in enumerate(objects):
         inst = instances.get(k + 1) if instances is not None and instances.from_objects else None

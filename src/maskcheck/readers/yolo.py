@@ -473,6 +473,7 @@ def _read_pair(b: Builder, image_dir: Path, label_dir: Path) -> list[tuple[str, 
         shown = str(lab if lab is not None else img)
         row = b.add_image(str(img.relative_to(image_dir)) if img else str(key), w, h, shown)
         b.extra_images.setdefault("has_image", []).append(img is not None)
+        b.extra_images.setdefault("image_file", []).append(str(img) if img is not None else None)
         b.extra_images.setdefault("has_label_file", []).append(lab is not None)
         b.extra_images.setdefault("bad_rows", []).append(
             _read_label_file(b, row, lab, w, h) if lab is not None else [])

@@ -7,6 +7,7 @@ LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, framework and splits MC5xx.
 from maskcheck.rules import (  # noqa: F401
     cvat_checks,
     distribution,
+    duplicate_images,
     framework,
     geometry_background,
     geometry_boxes,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers.files import ImageUnreadable, read_image_header, regular_file_problem
+from maskcheck.readers.files import ImageUnreadable, escapes, read_image_header, regular_file_problem
 from maskcheck.registry import DatasetRule, Option, Rule, register
 from maskcheck.rules._util import image_problems
 
@@ -27,24 +27,6 @@ PROBE = 20  # file names tried when looking for the images folder
 OK, MISSING, UNREADABLE = 1, 2, 3
 BOMB_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS: loaders refuse or warn above it
 _TRUNCATED = "the {fmt} file is truncated (cut off before its end): decoding fails or yields grey rows"
-
-
-def escapes(name: str) -> bool:
-    """An absolute path, a drive, or `..` climbing above the images folder."""
-    if not name or (".." not in name and ":" not in name and name[0] not in "/\\"):
-        return False  # the common case, decided without parsing the path
-    win = PureWindowsPath(name)
-    if name.startswith(("/", "\\")) or win.drive or PurePosixPath(name).is_absolute():
-        return True
-    depth = 0
-    for part in name.replace("\\", "/").split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False
 
 
 def _split_names(stem: str) -> list[str]:
