@@ -77,3 +77,29 @@ def test_labelme_images_are_compared_by_their_bytes(tmp_path):
         (tmp_path / f"{name}.jpg").write_bytes(b"\xff\xd8 the same picture \xff\xd9")
     report = lint([tmp_path], select=["MC309"])
     assert [(Path(f.location.path).name, f.code) for f in report.findings] == [("a.json", "MC309")]
+
+
+def test_the_same_picture_in_two_yolo_splits_is_a_leak_whatever_its_name(tmp_path):
+    from PIL import Image
+
+    for split, stems in (("train", ("a", "b")), ("val", ("c",))):
+        (tmp_path / split / "images").mkdir(parents=True)
+        (tmp_path / split / "labels").mkdir()
+        for stem in stems:
+            (tmp_path / split / "labels" / f"{stem}.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.4\n")
+    Image.new("L", (20, 10), color=3).save(tmp_path / "train/images/a.png")
+    Image.new("L", (20, 10), color=200).save(tmp_path / "train/images/b.png")
+    (tmp_path / "val/images/c.png").write_bytes((tmp_path / "train/images/a.png").read_bytes())
+    (tmp_path / "data.yaml").write_text("train: train/images\nval: val/images\nnames: [crack]\n")
+    report = lint([tmp_path], select=["MC512"])
+    (f,) = report.findings
+    assert Path(f.location.path).name == "c.txt"
+    assert 'same content as "a.png"' in f.message and "/images/0" in f.message
+
+
+def test_the_same_picture_in_two_labelme_splits(tmp_path):
+    for split, name in (("train", "a"), ("val", "z")):
+        write_lm(tmp_path / split, f"{name}.json", [shape("cat", TRI)], image=f"{name}.jpg")
+        (tmp_path / split / f"{name}.jpg").write_bytes(b"\xff\xd8 one picture \xff\xd9")
+    report = lint([tmp_path], select=["MC512"])
+    assert [(Path(f.location.path).name, f.code) for f in report.findings] == [("z.json", "MC512")]

@@ -222,6 +222,13 @@ class _Files:
     sizes: np.ndarray  # file size in bytes, -1 when the image was not found
     root: str | None  # the folder the file names resolve in, when images were found
     info: DatasetInfo
+    found: tuple[str | None, ...] = ()  # each image's file as its reader found it, if it says
+
+    def file(self, k: int) -> Path | None:
+        """Where image k's bytes are: the reader's own path, else the images folder's."""
+        if self.found:
+            return Path(self.found[k]) if self.found[k] else None
+        return Path(self.root) / self.name(k) if self.root is not None else None
 
     def name(self, k: int) -> str:
         return self.blob[self.offsets[k]:self.offsets[k + 1] - 1].decode("utf-8", "surrogatepass")
@@ -245,7 +252,9 @@ def _image_root(info: DatasetInfo, names: list[str]) -> Path | None:
     return None
 
 
-def _content_hash(path: Path) -> bytes | None:
+def _content_hash(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
     h = hashlib.blake2b(digest_size=16)
     try:
         with path.open("rb") as fh:
@@ -271,29 +280,34 @@ class ImageInTwoSplits(SplitRule):
         if not len(imgs):
             return state
         named = np.array([isinstance(v, str) and v != "" for v in imgs.file_name], dtype=bool)
-        # References to the batch's own columns: nothing is copied while the split is linted.
-        return [*state, (imgs.index[named], imgs.file_name[named])]
+        found = imgs.image_file[named] if "image_file" in imgs else None
+        return [*state, (imgs.index[named], imgs.file_name[named], found)]
 
     def merge(self, a: list, b: list) -> list:
         return [*a, *b]
 
     def summarize(self, state: list, info: DatasetInfo) -> _Files:
-        index = np.concatenate([i for i, _ in state]) if state else np.zeros(0, np.int64)
-        names = [n for _, ns in state for n in ns]
+        index = np.concatenate([i for i, _, _ in state]) if state else np.zeros(0, np.int64)
+        names = [n for _, ns, _ in state for n in ns]
+        has_found = bool(state) and all(f is not None for _, _, f in state)
+        found = [f for _, _, fs in state for f in fs] if has_found else []
         order = np.argsort(index, kind="stable")
         index = index[order]
         names = [names[k] for k in order.tolist()]
+        found = [found[k] if isinstance(found[k], str) else None for k in order.tolist()] \
+            if has_found else []
         encoded = [n.encode("utf-8", "surrogatepass") + b"\0" for n in names]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        root = _image_root(info, names)
+        root = None if found else _image_root(info, names)
         sizes = np.full(len(names), -1, dtype=np.int64)
-        if root is not None:
-            for k, n in enumerate(names):
+        paths = found if found else [root / n if root is not None else None for n in names]
+        for k, p in enumerate(paths):
+            if p is not None:
                 with contextlib.suppress(OSError):  # a missing image keeps size -1
-                    sizes[k] = os.stat(root / n).st_size
+                    sizes[k] = os.stat(p).st_size
         return _Files(info.path, split_of(info.path), index, _name_hash(names), b"".join(encoded),
-                      offsets, sizes, None if root is None else str(root), info)
+                      offsets, sizes, None if root is None else str(root), info, tuple(found))
 
     def cross_check(self, summaries: list[_Files]) -> Iterator[Problem]:
         for group in _groups(summaries):
@@ -310,8 +324,8 @@ class ImageInTwoSplits(SplitRule):
             if a.name(x) != name:
                 continue  # a 64-bit hash collision
             both_found = a.sizes[x] >= 0 and b.sizes[y] >= 0
-            if both_found and (a.sizes[x] != b.sizes[y] or _content_hash(Path(a.root) / name)
-                               != _content_hash(Path(b.root) / name)):
+            if both_found and (a.sizes[x] != b.sizes[y] or _content_hash(a.file(x))
+                               != _content_hash(b.file(y))):
                 continue  # two different pictures that happen to share a name
             same_name.add((x, y))
             how = "the same file name and content" if both_found else "the same file name"
@@ -321,7 +335,7 @@ class ImageInTwoSplits(SplitRule):
         yield from self._same_content(a, b, same_name)
 
     def _same_content(self, a: _Files, b: _Files, skip: set[tuple[int, int]]) -> Iterator[Problem]:
-        if a.root is None or b.root is None:
+        if (a.root is None and not a.found) or (b.root is None and not b.found):
             return
         # Only files whose sizes match can be equal: hash just those.
         sizes_a = {}
@@ -331,7 +345,7 @@ class ImageInTwoSplits(SplitRule):
 
         def digest(s: _Files, side: int, k: int) -> bytes | None:
             if (side, k) not in digests:
-                digests[(side, k)] = _content_hash(Path(s.root) / s.name(k))
+                digests[(side, k)] = _content_hash(s.file(k))
             return digests[(side, k)]
 
         for y in np.flatnonzero(b.sizes >= 0).tolist():
