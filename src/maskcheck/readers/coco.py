@@ -19,7 +19,7 @@ import numpy as np
 
 from maskcheck.errors import InputProblem, NotThisFormat
 from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
-from maskcheck.readers import jsonio
+from maskcheck.readers import files, jsonio
 from maskcheck.readers.columns import (
     MISSING,
     box_column,
@@ -77,6 +77,8 @@ def detect(path: Path) -> bool:
 
 
 def _sniff(path: Path) -> bool:
+    if not files.is_regular_file(path):
+        return False  # a FIFO or device is never opened
     try:
         if path.name.lower().endswith(".gz"):
             import gzip
@@ -84,10 +86,9 @@ def _sniff(path: Path) -> bool:
             with gzip.open(path, "rb") as fh:
                 head = fh.read(1 << 16)
         else:
-            with path.open("rb") as fh:
-                head = fh.read(1 << 16)
+            head = files.read_head(path)
     except (OSError, EOFError):
-        return path.is_file()  # unreadable: let read() report it with the reason
+        return True  # unreadable: let read() report it with the reason
     stripped = head.lstrip()
     if not stripped.startswith(b"{"):
         # A JSON array is some other format (records). Anything else (empty, binary) is no
@@ -97,14 +98,7 @@ def _sniff(path: Path) -> bool:
 
 
 def _json_files(folder: Path) -> list[Path]:
-    found = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder).parts
-        if any(part.startswith(".") for part in rel):
-            continue
-        if _is_json_name(p) and p.is_file():
-            found.append(p)
-    return sorted(found)
+    return [p for p in files.walk(folder).files if _is_json_name(p)]
 
 
 def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:

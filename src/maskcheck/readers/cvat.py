@@ -31,7 +31,7 @@ from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.geometry import MAX_RLE_PIXELS
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import xmlio
+from maskcheck.readers import files, xmlio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.masks import MAX_MASK_PIXELS
@@ -56,23 +56,13 @@ class CvatFacts:
 
 # --------------------------------------------------------------------------------- detection
 def _is_cvat_xml(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(xmlio.SNIFF_BYTES)
-    except OSError:
-        return False
+    head = files.read_head(path, xmlio.SNIFF_BYTES)  # b"" for a FIFO or device: never blocks
     return xmlio.root_tag_of(head) == "annotations" and (b"<version>" in head or b"<meta" in head)
 
 
 def _xml_files(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for depth in range(_SEARCH_DEPTH + 1):
-        pattern = "/".join(["*"] * depth + ["*.xml"])
-        for p in sorted(folder.glob(pattern)):
-            rel = p.relative_to(folder).parts
-            if not any(part.startswith(".") for part in rel) and p.is_file():
-                found.append(p)
-    return found
+    return [p for p in files.walk(folder).files if p.suffix.lower() == ".xml"
+            and len(p.relative_to(folder).parts) <= _SEARCH_DEPTH + 1]
 
 
 def _cvat_files(folder: Path) -> list[Path]:

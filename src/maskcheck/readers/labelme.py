@@ -60,11 +60,7 @@ class _File(msgspec.Struct):
 
 # --------------------------------------------------------------------------------- detection
 def _head(path: Path, size: int = 1 << 14) -> bytes:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(size)
-    except OSError:
-        return b""
+    return files.read_head(path, size)  # b"" for a FIFO or device: never blocks
 
 
 def sniff(path: Path) -> bool:
@@ -76,11 +72,7 @@ def sniff(path: Path) -> bool:
 
 
 def _json_files(folder: Path) -> list[Path]:
-    found = []
-    for p in folder.rglob("*.json"):
-        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file():
-            found.append(p)
-    return sorted(found)
+    return [p for p in files.walk(folder).files if p.name.lower().endswith(".json")]
 
 
 def detect(path: Path) -> bool:

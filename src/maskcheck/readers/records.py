@@ -29,7 +29,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, jsonio
+from maskcheck.readers import classmap, files, jsonio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.columns import MISSING
 
@@ -55,11 +55,7 @@ _SA_OBJECT = re.compile(rb'"image"\s*:\s*\{')
 
 # --------------------------------------------------------------------------------- detection
 def _head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(1 << 16)
-    except OSError:
-        return b""
+    return files.read_head(path)  # b"" for a FIFO or device: never blocks
 
 
 def sniff(path: Path) -> bool:
@@ -90,13 +86,7 @@ def _is_jsonl(head: bytes) -> bool:
 
 
 def _json_files(folder: Path) -> list[Path]:
-    found = []
-    for p in folder.rglob("*"):
-        if any(part.startswith(".") for part in p.relative_to(folder).parts):
-            continue
-        if p.name.lower().endswith((".json", *_JSONL)) and p.is_file():
-            found.append(p)
-    return sorted(found)
+    return [p for p in files.walk(folder).files if p.name.lower().endswith((".json", *_JSONL))]
 
 
 def detect(path: Path) -> bool:

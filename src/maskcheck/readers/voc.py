@@ -19,7 +19,6 @@ files that cannot be read) go to `info.cache["voc"]` for the MC41x rules.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,7 +30,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, xmlio
+from maskcheck.readers import classmap, files, xmlio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.columns import MISSING
@@ -73,16 +72,12 @@ class VocFacts:
 
 # --------------------------------------------------------------------------------- detection
 def _is_voc_xml(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(xmlio.SNIFF_BYTES)
-    except OSError:
-        return False
+    head = files.read_head(path, xmlio.SNIFF_BYTES)  # b"" for a FIFO or device: never blocks
     return xmlio.root_tag_of(head) == "annotation" and not any(m in head for m in _LABELME_MARKERS)
 
 
 def _has_png(folder: Path) -> bool:
-    return folder.is_dir() and next(folder.rglob("*.png"), None) is not None
+    return folder.is_dir() and any(p.suffix.lower() == ".png" for p in files.walk(folder).files)
 
 
 def _is_root(folder: Path) -> bool:
@@ -235,32 +230,16 @@ def _files(folder: Path, suffixes: frozenset[str] | set[str], recursive: bool = 
     if not folder.is_dir():
         return {}
     found: dict[str, Path] = {}
-    for p in sorted(folder.rglob("*") if recursive else folder.glob("*")):
-        if p.suffix.lower() not in suffixes or not p.is_file():
+    listed = [p for p in files.walk(folder).files if recursive or p.parent == folder]
+    for p in listed:  # the walk: regular files only, never out of the folder
+        if p.suffix.lower() not in suffixes:
             continue
-        rel = p.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        found.setdefault(rel.with_suffix("").as_posix(), p)
+        found.setdefault(p.relative_to(folder).with_suffix("").as_posix(), p)
     return found
 
 
 def _case_map(keys: dict[str, Path]) -> dict[str, Path]:
     return {k.casefold(): v for k, v in keys.items()}
-
-
-def _image_size(path: Path) -> tuple[float, float] | None:
-    """(width, height) from the image header, without decoding the pixels."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():  # a large photo is fine: only its header is read
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            return float(im.size[0]), float(im.size[1])
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        return None
 
 
 # --------------------------------------------------------------------------------- XML
@@ -398,7 +377,7 @@ def _add_sample(builder: Builder, classes: _Classes, facts: VocFacts, key: str,
     if xml is not None and xml.width is not MISSING:
         width, height = xml.width, xml.height
     elif img_path is not None:
-        width, height = _image_size(img_path) or (None, None)
+        width, height = files.image_size(img_path) or (None, None)
     if img_path is not None:
         file_name = key + img_path.suffix  # relative to the images folder (--images)
     elif xml is not None and xml.filename:
