@@ -30,6 +30,21 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 
 
 @pytest.fixture
+def isolated_registry():
+    """Plugins register into the process-wide registry: put it back after each test."""
+    from maskcheck import plugins, registry
+
+    registry.all_rules()  # the built-ins first, so the snapshot holds them
+    saved, loaded = dict(registry._REGISTRY), dict(plugins._loaded)
+    yield
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(saved)
+    plugins._loaded.clear()
+    plugins._loaded.update(loaded)
+    plugins.load_entry_points(refresh=True)
+
+
+@pytest.fixture
 def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata is absent (it sits beside the project in CI and dev checkouts)")

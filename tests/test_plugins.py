@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from conftest import coco_doc
-from maskcheck import plugins, registry
 from maskcheck.cli import main
 from maskcheck.config import load_config
 from maskcheck.docs import first_fence, page_text, sections
@@ -48,17 +47,7 @@ class NoImages(Rule):
 '''
 
 
-@pytest.fixture(autouse=True)
-def isolated_registry():
-    """Plugins register into the process-wide registry: put it back after each test."""
-    registry.all_rules()  # the built-ins first, so the snapshot holds them
-    saved, loaded = dict(registry._REGISTRY), dict(plugins._loaded)
-    yield
-    registry._REGISTRY.clear()
-    registry._REGISTRY.update(saved)
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
-    load_entry_points(refresh=True)
+pytestmark = pytest.mark.usefixtures("isolated_registry")  # plugins register process-wide
 
 
 def _data(tmp_path: Path) -> Path:

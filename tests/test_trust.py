@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import coco_doc
-from maskcheck import plugins, registry
 from maskcheck.cli import main
-from maskcheck.plugins import load_entry_points
 from maskcheck.reporters.safe import visible
 
 EVIL = '''
@@ -20,16 +18,7 @@ Path({marker!r}).write_text("ran")
 '''
 
 
-@pytest.fixture(autouse=True)
-def isolated_registry():
-    registry.all_rules()
-    saved, loaded = dict(registry._REGISTRY), dict(plugins._loaded)
-    yield
-    registry._REGISTRY.clear()
-    registry._REGISTRY.update(saved)
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
-    load_entry_points(refresh=True)
+pytestmark = pytest.mark.usefixtures("isolated_registry")  # plugins register process-wide
 
 
 def _hostile(tmp_path: Path, config: str = "plugins: [evil.py]\n") -> tuple[Path, Path, Path]:

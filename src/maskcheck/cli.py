@@ -128,26 +128,6 @@ def lint(
              "(default: looked for next to the annotation file).")] = None,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
-    options = dict(locals())
-    # Warnings (numpy overflow on hostile numbers, Pillow's decompression bomb) are not the
-    # stderr contract (one line per unreadable input); what matters is a finding already.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        code = _lint(**options)
-    if os.environ.get("MASKCHECK_DEBUG"):
-        for w in caught:
-            _say(f"warning: {w.category.__name__}: {w.message} ({w.filename}:{w.lineno})")
-    raise typer.Exit(code)
-
-
-def _lint(paths: list[Path], output_format: str | None, output: Path | None, fail_on: str,
-          select: list[str] | None, ignore: list[str] | None, max_examples: int, batch_size: int,
-          progress: bool, reports: list[str] | None, baseline_file: Path | None,
-          write_baseline: Path | None, statistics: bool, quiet: bool, exit_zero: bool,
-          config_file: Path | None, allow_plugins: bool, target: str | None,
-          extend_select: list[str] | None, severity_flags: list[str] | None,
-          input_format: str | None, classes: Path | None, field_flags: list[str] | None,
-          images: Path | None) -> int:
     fmt = output_format or outputs.default_format(to_file=output is not None)
     primary = outputs.Target(outputs.check_format(fmt), output)
     extra = [outputs.parse_target(spec) for spec in reports or ()]
@@ -182,7 +162,7 @@ def _lint(paths: list[Path], output_format: str | None, output: Path | None, fai
                       max_examples=max_examples, statistics=statistics, quiet=quiet)
     if exit_zero or write_baseline is not None:
         fail_on = "never"
-    return _exit_code(report, fail_on)
+    raise typer.Exit(_exit_code(report, fail_on))
 
 
 def _load_baseline(path: Path | None) -> baseline.Baseline | None:
@@ -389,7 +369,22 @@ def show_config(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code instead of raising SystemExit."""
+    """Run the CLI; returns the exit code instead of raising SystemExit.
+
+    Warnings (numpy overflow on hostile numbers, Pillow's decompression bomb) are kept off
+    stderr, whose contract is one line per unreadable input: what they mean for the data is
+    a finding already. MASKCHECK_DEBUG=1 shows them.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = _main(argv)
+    if os.environ.get("MASKCHECK_DEBUG"):
+        for w in caught:
+            _say(f"warning: {w.category.__name__}: {w.message} ({w.filename}:{w.lineno})")
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="maskcheck", standalone_mode=False)
         return result if isinstance(result, int) else EXIT_CLEAN

@@ -642,11 +642,9 @@ SMALL_IMAGE = 64  # instances per image below which all pairs are tried, without
 
 def _pairs_within(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j), i < j, inside each run [start, start + count): vectorized over runs."""
-    owner = np.repeat(np.arange(len(starts)), counts)  # which run each element belongs to
-    elem = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
-                                                                            counts))
-    pos = elem - np.repeat(starts, counts)
-    partners = counts[owner] - 1 - pos  # elements after this one in its run
+    pos = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)  # place in run
+    elem = np.repeat(starts, counts) + pos
+    partners = np.repeat(counts, counts) - 1 - pos  # elements after this one in its run
     a = np.repeat(elem, partners)
     first = np.repeat(np.cumsum(partners) - partners, partners)
     b = a + 1 + (np.arange(len(a)) - first)
@@ -808,7 +806,12 @@ def encode_mask(bits: np.ndarray, height: int, width: int, top: int = 0, left: i
     touching = ends[:-1] == starts[1:]
     keep_e[:-1] &= ~touching
     keep_s[1:] &= ~touching
-    starts, ends = starts[keep_s], ends[keep_e]
+    return _rle_from_runs(starts[keep_s], ends[keep_e], height, width)
+
+
+def _rle_from_runs(starts: np.ndarray, ends: np.ndarray, height: int, width: int) -> dict[str, Any]:
+    """Compressed RLE of an height x width canvas whose ones are the column-major runs
+    [starts[k], ends[k]) (sorted, not touching)."""
     edges = np.empty(2 * len(starts) + 2, dtype=np.int64)
     edges[0], edges[-1] = 0, height * width
     edges[1:-1:2], edges[2:-1:2] = starts, ends
@@ -861,7 +864,6 @@ def encode_label_image(labels: np.ndarray, ids: list[int]) -> dict[int, Encoded]
     pos, vals = pos[order], vals[order]
     bounds = np.flatnonzero(np.diff(vals)) + 1
     out: dict[int, Encoded] = {}
-    total = height * width
     for p in np.split(pos, bounds):
         if not len(p):
             continue
@@ -869,13 +871,7 @@ def encode_label_image(labels: np.ndarray, ids: list[int]) -> dict[int, Encoded]
         gaps = np.flatnonzero(np.diff(p) != 1)
         starts = np.concatenate([p[:1], p[gaps + 1]])
         ends = np.concatenate([p[gaps] + 1, p[-1:] + 1])
-        edges = np.empty(2 * len(starts) + 2, dtype=np.int64)
-        edges[0], edges[-1] = 0, total
-        edges[1:-1:2], edges[2:-1:2] = starts, ends
-        counts = np.diff(edges)
-        if counts[-1] == 0:
-            counts = counts[:-1]
-        rle = _to_coco_rle({"size": [height, width], "counts": counts.tolist()})
+        rle = _rle_from_runs(starts, ends, height, width)
         xs, ys = p // height, p % height
         x0, y0 = float(xs.min()), float(ys.min())
         out[inst] = (rle, float(len(p)), [x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0])

@@ -258,15 +258,19 @@ def _scalar(table: Table, name: str, row: int) -> Any:
     return None if col is None else int(col[row])
 
 
+def source_image_id(table: Table, row: int, is_ann: bool) -> Any:
+    """The format's own image id of a row (CVAT's `<image id>`), where the reader kept one."""
+    source = table.get("source_image_id" if is_ann else "source_id")
+    value = source[row] if source is not None else None
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _location(info: DatasetInfo, section: str, table: Table, row: int, category: bool) -> Location:
     path = table.path[row] if "path" in table else info.path
     line = int(table.line[row]) if "line" in table and table.line[row] > 0 else None
     pointer = table.pointer[row] if "pointer" in table else f"/{section}/{int(table.index[row])}"
     is_ann = section == info.annotation_section
-    source = table.get("source_image_id" if is_ann else "source_id")  # a format's own image id
-    image_id = source[row] if source is not None and source[row] is not None else None
-    if isinstance(image_id, np.generic):
-        image_id = image_id.item()
+    image_id = source_image_id(table, row, is_ann)
     return Location(
         path=str(path),
         pointer=pointer,

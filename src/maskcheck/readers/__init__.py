@@ -72,16 +72,12 @@ def read_all(paths: list[Path], fmt: str | None = None,
 
 
 def _read_path(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputError | Skipped]:
-    problem = None if path.is_dir() else discover.files.regular_file_problem(path)
-    if problem is not None:
-        yield InputError(str(path), problem)
-        return
-    if not path.is_dir():
+    if not path.is_dir():  # classify_file refuses what is not a regular file, with the reason
         kind, reason = discover.classify_file(path, options.get("fields"), named=True)
         if kind is None:
             yield InputError(str(path), f"not a supported annotation file: {reason}")
             return
-        yield from discover.read_claim(discover.Claim(kind, path), FORMATS, options)
+        yield from _read_claim(discover.Claim(kind, path), options)
         return
     found = discover.discover(path, FOLDER_ROOTS, options.get("fields"))
     yield from found.skipped
@@ -91,7 +87,21 @@ def _read_path(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
         yield InputError(str(path), "no supported annotations in this folder (looked for: "
                                     f"{', '.join(FORMATS)})")
     for claim in found.claims:
-        yield from _guarded(str(claim.path), lambda c=claim: discover.read_claim(c, FORMATS, options))
+        yield from _guarded(str(claim.path), lambda c=claim: _read_claim(c, options))
+
+
+def _read_claim(claim: discover.Claim, options: dict[str, Any]) -> Iterator[Dataset | InputError]:
+    """The datasets (or InputErrors) of one claim, read by its format's module."""
+    if claim.format == "labelme" and claim.files is not None:
+        yield from labelme.read_files(claim.files, options)
+    elif claim.format == "records-object":
+        paths = claim.files or [claim.path]
+        if len(paths) == 1:
+            yield from records.read(paths[0], options)
+        else:
+            yield from records.read_objects(claim.path, paths, options)
+    else:
+        yield from FORMATS[claim.format].read(claim.path, options)
 
 
 def _guarded(where: str, make: Callable[[], Iterator[Any]]) -> Iterator[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck.model import Dataset, DatasetInfo, Location, SegKind, Table
+from maskcheck.model import Dataset, DatasetInfo, Location, SegKind, Table, source_image_id
 from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.columns import MISSING, box_column, int_column, object_column
 
@@ -210,10 +210,9 @@ def _locator(info: DatasetInfo, images: Table, anns: Table,
         if not 0 <= index < len(table):
             return Location(path=info.path, **ids)
         line = int(table.line[index])
-        source = table.get("source_id" if table is images else "source_image_id")
-        if source is not None and ids.get("image_id") is not None and source[index] is not None:
-            value = source[index]  # the format's own image id (CVAT's <image id>)
-            ids["image_id"] = value.item() if isinstance(value, np.generic) else value
+        own = source_image_id(table, index, is_ann=table is not images)
+        if own is not None and ids.get("image_id") is not None:
+            ids["image_id"] = own  # the format's own image id (CVAT's <image id>)
         return Location(path=str(table.path[index]), pointer=table.pointer[index] or None,
                         line=line if line > 0 else None, **ids)
 

@@ -146,8 +146,8 @@ def read_file(path: Path, display: str | None = None) -> Dataset:
         raise NotThisFormat(where, "not a COCO document: no images, annotations or categories key")
     try:
         return from_document(doc, where)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # strings are checked lazily
-        raise jsonio.syntax_problem(where, data, exc) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):  # strings are checked lazily
+        raise jsonio.syntax_problem(where, data) from None
     except RecursionError:
         raise jsonio.too_deep(where) from None
 

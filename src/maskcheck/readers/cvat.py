@@ -29,7 +29,6 @@ import numpy as np
 
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
-from maskcheck.geometry import MAX_RLE_PIXELS
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import files, xmlio
 from maskcheck.readers.builder import Builder
@@ -189,9 +188,9 @@ def _mask_geometry(el: LineElement, img_w: float, img_h: float) -> _Geometry:
                                       float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)]
     H = int(img_h) if math.isfinite(img_h) else 0
     W = int(img_w) if math.isfinite(img_w) else 0
-    if W * H > MAX_RLE_PIXELS:  # the image RLE's runs would overflow pycocotools' uint32
+    if W * H > geometry.MAX_RLE_PIXELS:  # the image RLE's runs would overflow pycocotools' uint32
         return _Geometry(bbox=bbox, area=area, problem=(
-            f"the image's declared size {W}x{H} is over the {MAX_RLE_PIXELS:,} pixels a COCO "
+            f"the image's declared size {W}x{H} is over the {geometry.MAX_RLE_PIXELS:,} pixels a COCO "
             "RLE can hold: the mask is not encoded"))
     if not (W and H) or left < 0 or top < 0 or left + w > W or top + h > H:
         return _Geometry(bbox=bbox, area=area, problem=(

@@ -10,11 +10,9 @@ no supported annotations is listed as skipped with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import msgspec
 
@@ -69,7 +67,7 @@ def _first_object(raw: msgspec.Raw) -> _Top | None:
     return None
 
 
-def looks_like_coco(doc: _Top) -> bool:
+def coco_structure(doc: _Top) -> bool:
     """COCO by structure: an `annotations` list of annotation objects, or images + categories."""
     anns, imgs, cats = doc.get("annotations"), doc.get("images"), doc.get("categories")
     is_list = {k: v is not None and _raw_kind(v) == b"[" for k, v in
@@ -129,18 +127,16 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
         raise InputProblem(where, problem)
     if stripped.startswith(b"{") and records._is_jsonl(stripped[:1 << 16]):
         return "records", ""
-    first = stripped[:1]
+    is_list = stripped.startswith(b"[")
     try:
-        if first == b"[":
+        if is_list:
             items = msgspec.json.decode(data, type=list[msgspec.Raw])
-        elif first == b"{":
-            doc = msgspec.json.decode(data, type=_Top)
         else:
-            raise msgspec.DecodeError
+            doc = msgspec.json.decode(data, type=_Top)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         jsonio.decode(where, data)  # raises the syntax problem with its line and column
         return None, "not a JSON object or list"
-    if first == b"[":
+    if is_list:
         objects = [msgspec.json.decode(r, type=_Top) for r in items[:1000] if _raw_kind(r) == b"{"]
         if objects and (named or any(records._known(r, fields or {}) for r in objects)):
             return "records", ""
@@ -152,7 +148,7 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
         return "labelme", ""
     if _looks_like_sa1b(doc):  # before COCO: its annotations look like COCO's
         return "records-object", ""
-    if looks_like_coco(doc):
+    if coco_structure(doc):
         return "coco", ""
     if any(k in doc for k in ("images", "annotations", "categories")):
         return None, (f"JSON that mentions COCO's keys but is not COCO (top-level keys: {_keys(doc)}; "
@@ -204,10 +200,10 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
     found = Found()
     walk = files.walk(root)
     found.skipped.extend(walk.skipped)
-    owned: list[Path] = []
+    owned: set[Path] = set()  # roots of folder layouts: everything below them is theirs
 
     def under_owned(p: Path) -> bool:
-        return any(o == p or o in p.parents for o in owned)
+        return p in owned or not owned.isdisjoint(p.parents)
 
     for folder in [root, *walk.dirs]:
         if under_owned(folder):
@@ -215,7 +211,7 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
         for fmt, is_root in roots.items():
             if is_root(folder):
                 found.claims.append(Claim(fmt, folder))
-                owned.append(folder)
+                owned.add(folder)
                 break
     groups: dict[tuple[str, Path], list[Path]] = {}
     for path in walk.files:
@@ -234,32 +230,12 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
             continue
         if fmt is None:
             found.skipped.append(files.Skipped(str(path), reason))
-        elif fmt in ("labelme", "records-object"):
+        elif fmt in ("labelme", "records-object"):  # one dataset per folder of such files
             groups.setdefault((fmt, path.parent), []).append(path)
-        elif fmt in ("voc", "yolo"):  # a lone VOC XML or data.yaml its folder test missed
-            found.claims.append(Claim(fmt, path))
         else:
             found.claims.append(Claim(fmt, path))
     for (fmt, folder), members in groups.items():
         found.claims.append(Claim(fmt, folder, members))
     found.claims.sort(key=lambda c: str(c.path))
     return found
-
-
-def read_claim(claim: Claim, modules: dict[str, ModuleType],
-               options: dict[str, Any]) -> Iterator[Any]:
-    """The datasets (or InputErrors) of one claim, read by its format's module."""
-    from maskcheck.readers import labelme, records
-
-    if claim.format == "labelme" and claim.files is not None:
-        yield from labelme.read_files(claim.files, options)
-    elif claim.format == "records-object" and claim.files is not None:
-        if len(claim.files) == 1:
-            yield from records.read(claim.files[0], options)
-        else:
-            yield from records.read_objects(claim.path, claim.files, options)
-    elif claim.format == "records-object":
-        yield from records.read(claim.path, options)
-    else:
-        yield from modules[claim.format].read(claim.path, options)
 

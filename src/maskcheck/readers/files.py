@@ -13,6 +13,8 @@ Datasets come from strangers, so every reader goes through here:
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import stat
 import warnings
@@ -25,10 +27,15 @@ from maskcheck.errors import InputProblem
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """Something a walk or a reader did not read, and why (one line in the report)."""
+    """Something a walk or a reader did not read, and why (one line in the report).
+
+    `kind` says what it was, for code that must tell: "special" (a FIFO, device or socket),
+    "hidden", "link" (out of the root, a loop, or a folder read already), "unreadable".
+    """
 
     path: str
     reason: str
+    kind: str = "unreadable"
 
 
 def file_kind(mode: int) -> str:
@@ -43,19 +50,61 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def regular_file_problem(path: Path) -> str | None:
-    """Why `path` must not be opened (None: it is a regular file, or a link to one)."""
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """Why a path must not be opened; `kind` is "missing", "folder", "special" or "error"."""
+
+    kind: str
+    message: str
+
+
+def _stat(path: Path) -> os.stat_result | FileProblem:
+    """The path's stat (following links), or why there is none. Never raises."""
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "no such file"
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return FileProblem("missing", "no such file")
     except PermissionError:
-        return "permission denied"
+        return FileProblem("error", "permission denied")
     except (OSError, RuntimeError) as exc:  # ELOOP, ENAMETOOLONG, ...
-        return f"cannot be opened: {getattr(exc, 'strerror', None) or exc}"
-    if stat.S_ISREG(mode):
+        return FileProblem("error", f"cannot be opened: {getattr(exc, 'strerror', None) or exc}")
+
+
+def file_problem(path: Path) -> FileProblem | None:
+    """Why `path` must not be opened (None: it is a regular file, or a link to one)."""
+    st = _stat(path)
+    if isinstance(st, FileProblem):
+        return st
+    if stat.S_ISREG(st.st_mode):
         return None
-    return f"{file_kind(mode)}, not a regular file; it was not opened"
+    kind = "folder" if stat.S_ISDIR(st.st_mode) else "special"
+    return FileProblem(kind, f"{file_kind(st.st_mode)}, not a regular file; it was not opened")
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """file_problem's message alone: for a one-line reason."""
+    problem = file_problem(path)
+    return None if problem is None else problem.message
+
+
+def regular_size(path: Path) -> int | None:
+    """The size in bytes of a regular file (one stat); None for anything else."""
+    st = _stat(path)
+    return st.st_size if not isinstance(st, FileProblem) and stat.S_ISREG(st.st_mode) else None
+
+
+def content_digest(path: Path) -> bytes | None:
+    """A 128-bit hash of a regular file's bytes, streamed in chunks; None if it can't be read."""
+    if regular_size(path) is None:
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.digest()
 
 
 def is_regular_file(path: Path) -> bool:
@@ -139,7 +188,7 @@ MAX_WALK_ENTRIES = 2_000_000  # a folder tree bigger than SA-1B's 11M files is s
 
 
 def walk(root: Path, *, hidden: bool = False) -> Walk:
-    """Every regular file under `root`, never leaving it.
+    """Every regular file under `root`, never leaving it (files and folders sorted).
 
     A symlink is followed only when its target is inside `root` and not already visited
     (loops are detected by device and inode). Hidden entries (a leading dot) are not
@@ -147,14 +196,30 @@ def walk(root: Path, *, hidden: bool = False) -> Walk:
     listed in `skipped` with the reason.
     """
     out = Walk(root)
-    base = os.path.realpath(root)
-    seen: set[tuple[int, int]] = set()
-    try:
-        st = root.stat()
-    except (OSError, RuntimeError) as exc:
-        out.skipped.append(Skipped(str(root), f"cannot be read: {getattr(exc, 'strerror', None) or exc}"))
-        return out
-    seen.add((st.st_dev, st.st_ino))
+    out.files = sorted(_walk(root, out, hidden))
+    out.dirs.sort()
+    return out
+
+
+def files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> Iterator[Path]:
+    """Regular files under `root` whose lower-cased name ends with one of `suffixes`, as the
+    walk meets them (not sorted): `any(...)` over it stops at the first."""
+    for p in _walk(root, Walk(root), hidden=False):
+        if suffixes is None or p.name.lower().endswith(suffixes):
+            yield p
+
+
+def _walk(root: Path, out: Walk, hidden: bool) -> Iterator[Path]:
+    """The walk itself: yields regular files, and records folders and skips in `out`."""
+    def skip(path: Path | str, reason: str, kind: str) -> None:
+        out.skipped.append(Skipped(str(path), reason, kind))
+
+    base = Path(os.path.realpath(root))
+    st = _stat(root)
+    if isinstance(st, FileProblem):
+        skip(root, f"cannot be read: {st.message}", "unreadable")
+        return
+    seen = {(st.st_dev, st.st_ino)}
     stack = [root]
     count = 0
     while stack:
@@ -163,61 +228,43 @@ def walk(root: Path, *, hidden: bool = False) -> Walk:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            out.skipped.append(Skipped(str(folder), f"cannot list the folder: {exc.strerror or exc}"))
+            skip(folder, f"cannot list the folder: {exc.strerror or exc}", "unreadable")
             continue
         subdirs: list[Path] = []
         for entry in entries:
             count += 1
             if count > MAX_WALK_ENTRIES:
-                out.skipped.append(Skipped(str(root), f"more than {MAX_WALK_ENTRIES:,} entries; "
-                                                      "the rest was not searched"))
-                return _sorted(out)
+                skip(root, f"more than {MAX_WALK_ENTRIES:,} entries; the rest was not searched",
+                     "unreadable")
+                return
             path = Path(entry.path)
             if entry.name.startswith(".") and not hidden:
-                out.skipped.append(Skipped(str(path), "hidden, not searched"))
+                skip(path, "hidden, not searched", "hidden")
                 continue
             try:
-                is_link = entry.is_symlink()
-                if is_link and not inside(path, Path(base)):
-                    out.skipped.append(Skipped(str(path), "a symbolic link out of the folder being "
-                                                          "linted; not followed"))
+                if entry.is_symlink() and not inside(path, base):
+                    skip(path, "a symbolic link out of the folder being linted; not followed", "link")
                     continue
-                st = path.stat()  # follows an inside link
+                st = entry.stat()  # follows an inside link
             except (OSError, RuntimeError) as exc:
-                reason = ("a symbolic link loop" if isinstance(exc, RuntimeError)
-                          or getattr(exc, "errno", None) == 40 else
-                          f"cannot be read: {getattr(exc, 'strerror', None) or exc}")
-                out.skipped.append(Skipped(str(path), reason))
+                if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+                    skip(path, "a symbolic link loop", "link")
+                else:
+                    skip(path, f"cannot be read: {getattr(exc, 'strerror', None) or exc}", "unreadable")
                 continue
             if stat.S_ISDIR(st.st_mode):
                 key = (st.st_dev, st.st_ino)
                 if key in seen:
-                    out.skipped.append(Skipped(str(path), "a link to a folder read already (or a "
-                                                          "loop); not read twice"))
+                    skip(path, "a link to a folder read already (or a loop); not read twice", "link")
                     continue
                 seen.add(key)
                 out.dirs.append(path)
                 subdirs.append(path)
             elif stat.S_ISREG(st.st_mode):
-                out.files.append(path)
+                yield path
             else:
-                out.skipped.append(Skipped(str(path), f"{file_kind(st.st_mode)}, not a regular "
-                                                      "file; it was not opened"))
+                skip(path, f"{file_kind(st.st_mode)}, not a regular file; it was not opened", "special")
         stack.extend(reversed(subdirs))
-    return _sorted(out)
-
-
-def _sorted(out: Walk) -> Walk:
-    out.files.sort()
-    out.dirs.sort()
-    return out
-
-
-def files_under(root: Path, suffixes: tuple[str, ...] | None = None) -> Iterator[Path]:
-    """Regular files under `root` whose lower-cased name ends with one of `suffixes`."""
-    for p in walk(root).files:
-        if suffixes is None or p.name.lower().endswith(suffixes):
-            yield p
 
 
 # ------------------------------------------------------------------------------- images

@@ -73,6 +73,14 @@ def line_col(data: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _wide(data: bytes) -> bool:
+    """UTF-16 or UTF-32 text, with or without its byte-order mark."""
+    return data.startswith((b"\xff\xfe", b"\xfe\xff")) or _wide_json(data[:4])
+
+
 def _wide_json(head: bytes) -> bool:
     """UTF-16/32 JSON without a BOM: its first character (`{`, `[` or blank) beside NULs."""
     first = b"{[ \t\r\n"
@@ -88,10 +96,10 @@ def encoding_problem(data: bytes) -> str | None:
     Decided here rather than from a decoder's message, whose wording changes between
     versions: a byte-order mark, UTF-16/32 (NUL bytes between ASCII), invalid UTF-8.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(_UTF8_BOM):
         return ("starts with a UTF-8 byte-order mark, which json.load (and so pycocotools) "
                 "refuses; save the file as UTF-8 without BOM")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _wide_json(data[:4]):
+    if _wide(data):
         wide = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
         return f"{wide} text, not UTF-8; json.load and pycocotools read UTF-8: re-save it as UTF-8"
     try:
@@ -115,7 +123,7 @@ def _constant(_name: str) -> None:
     raise _NotJson
 
 
-def syntax_problem(path: str, data: bytes, exc: Exception | None = None) -> InputProblem:
+def syntax_problem(path: str, data: bytes) -> InputProblem:
     """Why `data` is not a JSON document: `path: invalid JSON at line L, column C: reason`.
 
     Called after a fast decoder refused the bytes; the reason is found again here from the
@@ -123,8 +131,7 @@ def syntax_problem(path: str, data: bytes, exc: Exception | None = None) -> Inpu
     """
     if not data.strip():
         return InputProblem(path, "empty file, expected a JSON document")
-    wide = data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _wide_json(data[:4])
-    if not wide and data.lstrip()[:1] not in (b"{", b"["):
+    if not (data.startswith(_UTF8_BOM) or _wide(data)) and data.lstrip()[:1] not in (b"{", b"["):
         return InputProblem(path, "not JSON (the first byte is not { or [; binary data?)")
     problem = encoding_problem(data)
     if problem is not None:
@@ -161,8 +168,8 @@ def decode(path: str, data: bytes, type: Any = Any) -> Any:
         # in the file; check the syntax first so a truncated file says "truncated".
         check_syntax(path, data)
         raise
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise syntax_problem(path, data, exc) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise syntax_problem(path, data) from None
     except RecursionError:
         raise too_deep(path) from None
 
@@ -174,8 +181,8 @@ def too_deep(path: str) -> InputProblem:
 def check_syntax(path: str, data: bytes) -> None:
     try:
         msgspec.json.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise syntax_problem(path, data, exc) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise syntax_problem(path, data) from None
     except RecursionError:
         raise too_deep(path) from None
 

@@ -153,8 +153,8 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
     height = _dim(doc.imageHeight)
     width = _dim(doc.imageWidth)
     image_path = doc.imagePath if doc.imagePath is not _U else MISSING
-    image_file = _image_file(path, image_path)
-    exists = image_file is not None or _image_exists(path, image_path)
+    exists = _image_exists(path, image_path)
+    image_file = _image_file(path, image_path) if exists else None
     embedded = bytes(doc.imageData).strip() not in (b"null", b"", b'""')
     row = b.add_image(image_path, width, height, where, pointer="/imagePath")
     b.extra_images.setdefault("image_exists", []).append(exists)
@@ -213,13 +213,12 @@ def _image_exists(json_path: Path, image_path: Any) -> bool:
     return files.regular_file_problem(json_path.parent / rel) is None  # never raises
 
 
-def _image_file(json_path: Path, image_path: Any) -> str | None:
-    """The image beside (or below) the JSON, to be read for its bytes; None for a path that
-    climbs out of the JSON's folder, which is looked at (exists?) but never read."""
-    if not isinstance(image_path, str) or not image_path or files.escapes(image_path):
+def _image_file(json_path: Path, image_path: str) -> str | None:
+    """An existing image, to be read for its bytes; None for a path that climbs out of the
+    JSON's folder, which is looked at (exists?) but never read."""
+    if files.escapes(image_path):
         return None
-    path = json_path.parent / image_path.replace("\\", "/")
-    return str(path) if files.regular_file_problem(path) is None else None
+    return str(json_path.parent / image_path.replace("\\", "/"))
 
 
 def _points(value: Any) -> list[tuple[float, float]] | None:

@@ -120,13 +120,18 @@ def _pick(record: dict[str, Any], logical: str, fields: dict[str, str]) -> tuple
 
 
 # --------------------------------------------------------------------------------- reading
+def _setup(options: dict[str, Any]) -> tuple[dict[str, str], classmap.ClassMap | None]:
+    """The user's field names and class map; raises InputProblem for bad ones."""
+    given = options.get("classes")
+    cmap = (given if isinstance(given, classmap.ClassMap) or given is None
+            else classmap.load(Path(given)))
+    return _fields(options), cmap
+
+
 def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
     options = options or {}
     try:
-        fields = _fields(options)
-        given = options.get("classes")
-        cmap = (given if isinstance(given, classmap.ClassMap) or given is None
-                else classmap.load(Path(given)))
+        fields, cmap = _setup(options)
     except InputProblem as exc:
         yield InputError(exc.path, exc.message)
         return
@@ -146,18 +151,15 @@ def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset 
         yield from _read_files(objects, str(path), fields, cmap, single=False)
 
 
-def read_objects(folder: Path, files: list[Path],
+def read_objects(folder: Path, paths: list[Path],
                  options: dict[str, Any]) -> Iterator[Dataset | InputError]:
     """A folder of one-object-per-image files (SA-1B's layout) as one dataset."""
     try:
-        fields = _fields(options)
-        given = options.get("classes")
-        cmap = (given if isinstance(given, classmap.ClassMap) or given is None
-                else classmap.load(Path(given)))
+        fields, cmap = _setup(options)
     except InputProblem as exc:
         yield InputError(exc.path, exc.message)
         return
-    yield from _read_files(files, str(folder), fields, cmap, single=False)
+    yield from _read_files(paths, str(folder), fields, cmap, single=False)
 
 
 def _load(path: Path) -> list[tuple[Any, str, int]]:

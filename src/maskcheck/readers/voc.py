@@ -77,7 +77,7 @@ def _is_voc_xml(path: Path) -> bool:
 
 
 def _has_png(folder: Path) -> bool:
-    return folder.is_dir() and any(p.suffix.lower() == ".png" for p in files.walk(folder).files)
+    return folder.is_dir() and next(files.files_under(folder, (".png",)), None) is not None
 
 
 def _is_root(folder: Path) -> bool:

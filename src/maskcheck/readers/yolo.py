@@ -326,7 +326,7 @@ def _labels_in(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """The label files, and (path, reason) of .txt entries that are not regular files."""
     w = walk(folder)
     special = [(s.path, s.reason) for s in w.skipped
-               if s.path.lower().endswith(".txt") and "not a regular file" in s.reason]
+               if s.path.lower().endswith(".txt") and s.kind == "special"]
     return [p for p in w.files if p.name.lower().endswith(".txt") and p.name != "classes.txt"], \
         special
 

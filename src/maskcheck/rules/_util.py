@@ -25,6 +25,16 @@ def ann_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str],
         yield Problem(message(r), batch.ann_location(r, category=category), batch.ann_order(r))
 
 
+def column_problems(batch: Batch, column: str, suffix: str = "") -> Iterator[Problem]:
+    """A finding at each annotation whose reader left a reason in `column` (None: fine)."""
+    anns = batch.anns
+    if column not in anns or not len(anns):
+        return
+    reasons = anns[column]
+    bad = np.array([v is not None for v in reasons], dtype=bool)
+    yield from ann_problems(batch, bad, lambda r: f"{reasons[r]}{suffix}")
+
+
 def image_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str]) -> Iterator[Problem]:
     for row in np.flatnonzero(rows) if rows.dtype == bool else rows:
         r = int(row)

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule, register
-from maskcheck.rules._util import ann_problems
+from maskcheck.rules._util import column_problems
 
 
 @register
@@ -52,9 +50,5 @@ class MalformedCvatShape(Rule):
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
-        anns = batch.anns
-        if batch.info.format != "cvat" or "shape_problem" not in anns or not len(anns):
-            return
-        problems = anns.shape_problem
-        bad = np.array([p is not None for p in problems], dtype=bool)
-        yield from ann_problems(batch, bad, lambda r: f"{problems[r]}; the instance has no usable mask")
+        if batch.info.format == "cvat":
+            yield from column_problems(batch, "shape_problem", "; the instance has no usable mask")

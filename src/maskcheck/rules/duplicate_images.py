@@ -12,9 +12,7 @@ image are compared as the multiset of its annotations' category ids.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers.files import escapes, regular_file_problem
+from maskcheck.readers.files import content_digest, escapes, regular_size
 from maskcheck.registry import DatasetRule, register
 from maskcheck.rules.images import image_root
 
@@ -52,16 +50,10 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def content_digest(path: str, cache: dict[str, bytes | None]) -> bytes | None:
+def _digest(path: str, cache: dict[str, bytes | None]) -> bytes | None:
+    """The file's content digest, read once per lint however many rules ask (MC308, MC309)."""
     if path not in cache:
-        h = hashlib.blake2b(digest_size=16)
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-            cache[path] = h.digest()
-        except OSError:
-            cache[path] = None
+        cache[path] = content_digest(Path(path))
     return cache[path]
 
 
@@ -80,9 +72,9 @@ class _DuplicateImages(DatasetRule):
         files = image_files(batch)
         sizes = np.full(len(imgs), -1, dtype=np.int64)
         for r, path in enumerate(files):
-            if path is not None and regular_file_problem(Path(path)) is None:
-                with contextlib.suppress(OSError):  # gone since: not compared
-                    sizes[r] = os.stat(path).st_size
+            size = regular_size(Path(path)) if path is not None else None
+            if size is not None:  # a missing or special file is not compared
+                sizes[r] = size
         signature = np.zeros(len(imgs), dtype=np.uint64)
         if len(anns):
             rows = anns.image_row
@@ -126,7 +118,7 @@ class _DuplicateImages(DatasetRule):
         cache: dict[str, bytes | None] = info.cache.setdefault("content_digests", {})
         clusters: dict[bytes, list[int]] = {}
         for k in np.flatnonzero(collide).tolist():
-            digest = content_digest(paths[k], cache)
+            digest = _digest(paths[k], cache)
             if digest is not None:
                 clusters.setdefault(digest, []).append(k)
         for members in clusters.values():

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers.files import ImageUnreadable, escapes, read_image_header, regular_file_problem
+from maskcheck.readers.files import (
+    ImageUnreadable,
+    escapes,
+    file_problem,
+    read_image_header,
+    regular_file_problem,
+)
 from maskcheck.registry import DatasetRule, Option, Rule, register
 from maskcheck.rules._util import image_problems
 
@@ -136,14 +142,14 @@ def _scan(batch: Batch, root: Path) -> FileScan:
         if not isinstance(name, str) or not name or escapes(name):
             continue
         path = root / name.replace("\\", "/")
-        problem = regular_file_problem(path)  # never raises: a 300-character name is a reason
-        if problem == "no such file" or (problem or "").endswith("Not a directory"):
+        problem = file_problem(path)  # never raises: a 300-character name is a reason
+        if problem is not None and problem.kind == "missing":
             status[r], message[r] = MISSING, str(path)
             continue
         if problem is not None:
             status[r] = UNREADABLE
-            message[r] = ("it is a folder, not an image file" if problem.startswith("a folder")
-                          else problem)
+            message[r] = ("it is a folder, not an image file" if problem.kind == "folder"
+                          else problem.message)
             continue
         try:
             header = read_image_header(path, orientation=True)

@@ -13,7 +13,7 @@ import numpy as np
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.readers.labelme import AREA_SHAPES, POINTS
 from maskcheck.registry import Rule, register
-from maskcheck.rules._util import ann_problems, image_problems
+from maskcheck.rules._util import ann_problems, column_problems, image_problems
 
 
 def _is_labelme(batch: Batch) -> bool:
@@ -149,9 +149,5 @@ class LabelmeShapeMalformed(Rule):
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
-        anns = batch.anns
-        if not _is_labelme(batch) or "shape_problem" not in anns or not len(anns):
-            return
-        problems = anns.shape_problem
-        bad = np.array([p is not None for p in problems], dtype=bool)
-        yield from ann_problems(batch, bad, lambda r: str(problems[r]))
+        if _is_labelme(batch):
+            yield from column_problems(batch, "shape_problem")

@@ -14,9 +14,7 @@ has been linted, so no split is held in memory while the next is read.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.readers.files import regular_file_problem
+from maskcheck.readers.files import content_digest, regular_file_problem, regular_size
 from maskcheck.registry import DatasetRule, register
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 
@@ -253,16 +251,7 @@ def _image_root(info: DatasetInfo, names: list[str]) -> Path | None:
 
 
 def _content_hash(path: Path | None) -> bytes | None:
-    if path is None:
-        return None
-    h = hashlib.blake2b(digest_size=16)
-    try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.digest()
+    return None if path is None else content_digest(path)
 
 
 @register
@@ -303,9 +292,9 @@ class ImageInTwoSplits(SplitRule):
         sizes = np.full(len(names), -1, dtype=np.int64)
         paths = found if found else [root / n if root is not None else None for n in names]
         for k, p in enumerate(paths):
-            if p is not None:
-                with contextlib.suppress(OSError):  # a missing image keeps size -1
-                    sizes[k] = os.stat(p).st_size
+            size = regular_size(Path(p)) if p is not None else None
+            if size is not None:  # a missing image (or a FIFO: never opened) keeps size -1
+                sizes[k] = size
         return _Files(info.path, split_of(info.path), index, _name_hash(names), b"".join(encoded),
                       offsets, sizes, None if root is None else str(root), info, tuple(found))
 
