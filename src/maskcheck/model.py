@@ -194,6 +194,9 @@ class DatasetInfo:
     # Labels used by shapes that are not instances (CVAT points, polylines, skeletons, tags):
     # name -> count. Such a class is labelled in the data, so it is not an unused class.
     other_label_uses: dict[str, int] = field(default_factory=dict)
+    # Keys the format expects, found only misspelled and read as meant: (pointer of the
+    # written key, the key as written, the key a loader looks for).
+    misspelled: list[tuple[str, str, str]] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, section: str, index: int, **ids: Any) -> Location:

@@ -19,7 +19,7 @@ import numpy as np
 
 from maskcheck.errors import InputProblem, NotThisFormat
 from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
-from maskcheck.readers import files, jsonio
+from maskcheck.readers import files, jsonio, keys
 from maskcheck.readers.columns import (
     MISSING,
     box_column,
@@ -132,12 +132,21 @@ def looks_like_coco(doc: Any) -> bool:
     return isinstance(doc, _Doc) and any(len(getattr(doc, k)) for k in COCO_KEYS)
 
 
+def _document(top: dict[str, msgspec.Raw]) -> tuple[_Doc, dict[str, str]]:
+    """The three sections, each read under its misspelling when only that is there
+    ("annotation" for "annotations"): the file is linted as meant, and the key reported."""
+    typos = keys.misspellings(top, COCO_KEYS, cutoff=0.75)
+    spelled = {want: written for written, want in typos.items()}
+    doc = _Doc(**{k: top.get(spelled.get(k, k), _NO_RAW) for k in COCO_KEYS})
+    return doc, spelled
+
+
 def read_file(path: Path, display: str | None = None) -> Dataset:
     """Read one COCO file. Raises InputProblem when it is not JSON or not a COCO document."""
     where = display or str(path)
     data = jsonio.read_bytes(path)
     try:
-        doc = jsonio.decode(where, data, _Doc)
+        doc, spelled = _document(jsonio.decode(where, data, dict[str, msgspec.Raw]))
     except msgspec.ValidationError:
         kind = type(msgspec.json.decode(data)).__name__
         raise NotThisFormat(where, f"not a COCO document: the top level is a JSON {_json_kind(kind)}, "
@@ -145,7 +154,7 @@ def read_file(path: Path, display: str | None = None) -> Dataset:
     if not looks_like_coco(doc):
         raise NotThisFormat(where, "not a COCO document: no images, annotations or categories key")
     try:
-        return from_document(doc, where)
+        return from_document(doc, where, spelled)
     except (msgspec.DecodeError, UnicodeDecodeError):  # strings are checked lazily
         raise jsonio.syntax_problem(where, data) from None
     except RecursionError:
@@ -157,9 +166,12 @@ def _json_kind(pytype: str) -> str:
             "float": "number", "bool": "boolean", "NoneType": "null"}.get(pytype, pytype)
 
 
-def _section(doc: _Doc, name: str, struct: type, problems: list[tuple[str, str]]) -> list[Any]:
-    """Decode a top-level list; elements that are not objects become None."""
+def _section(doc: _Doc, name: str, struct: type, problems: list[tuple[str, str]],
+             key: str | None = None) -> list[Any]:
+    """Decode a top-level list; elements that are not objects become None. `key`: the
+    section's key as the file spells it, for messages."""
     raw = getattr(doc, name)
+    name = key or name
     if not len(raw):
         return []  # an image-info file (test-dev) legitimately has no annotations
     try:
@@ -291,12 +303,64 @@ def _resolve_images(images: Table, anns: Table) -> np.ndarray:
     return rows
 
 
-def from_document(doc: _Doc, where: str) -> Dataset:
+def from_document(doc: _Doc, where: str, spelled: dict[str, str] | None = None) -> Dataset:
+    """`spelled`: section -> the misspelled key it was read under (pointers follow it)."""
+    spelled = spelled or {}
+    section = {k: spelled.get(k, k) for k in COCO_KEYS}
     problems: list[tuple[str, str]] = []
-    images = _images_table(_section(doc, "images", _Img, problems))
-    anns = _anns_table(_section(doc, "annotations", _Ann, problems))
+    images = _images_table(_section(doc, "images", _Img, problems, section["images"]))
+    anns = _anns_table(_section(doc, "annotations", _Ann, problems, section["annotations"]))
     cats = _categories_table(doc.categories, len(anns) > 0, problems)
     info = DatasetInfo(path=where, format="coco", categories=cats,
-                       num_images=len(images), num_annotations=len(anns), problems=problems)
+                       num_images=len(images), num_annotations=len(anns), problems=problems,
+                       image_section=section["images"], annotation_section=section["annotations"],
+                       category_section=section["categories"],
+                       misspelled=[(f"/{written}", written, want) for want, written in spelled.items()])
+    images = _with_typos(doc.images, images, keys.COCO_IMAGE, _lacks(images, REQUIRED_IMG))
+    lacks = _lacks(anns, REQUIRED_ANN) | (anns.is_object & (anns.seg_kind == SegKind.MISSING)
+                                          & ~anns.has_bbox)
+    anns = _with_typos(doc.annotations, anns, keys.COCO_ANNOTATION, lacks)
     image_row = _resolve_images(images, anns)
     return Dataset.from_tables(info, images, anns, image_row)
+
+
+# A misspelled record key is systematic (one exporter wrote every record): the first records
+# and those lacking a key are looked at, and all of them only when those show a misspelling.
+_TYPO_SAMPLE = 100
+
+
+def _lacks(table: Table, required: tuple[str, ...]) -> np.ndarray:
+    lacking = np.zeros(len(table), dtype=bool)
+    for name in required:
+        lacking |= ~table["has_" + name]
+    return table.is_object & lacking
+
+
+def _with_typos(raw: msgspec.Raw, table: Table, expected: tuple[str, ...],
+                suspect: np.ndarray) -> Table:
+    """`table` with a `misspelled` column (None, or ((written, meant), ...) per record)."""
+    n = len(table)
+    if not n or not len(raw):
+        return table
+    items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+
+    def typos(rows: np.ndarray) -> dict[int, tuple[tuple[str, str], ...]]:
+        out = {}
+        for r in rows.tolist():
+            if not table.is_object[r]:
+                continue
+            found = keys.misspellings(msgspec.json.decode(items[r], type=dict[str, msgspec.Raw]),
+                                      expected)
+            if found:
+                out[r] = tuple(found.items())
+        return out
+
+    found = typos(np.union1d(np.flatnonzero(suspect), np.arange(min(n, _TYPO_SAMPLE))))
+    if found and len(found) < n:
+        found.update(typos(np.setdiff1d(np.arange(n), np.fromiter(found, np.int64, len(found)))))
+    if not found:
+        return table
+    column = np.full(n, None, dtype=object)
+    for r, pairs in found.items():
+        column[r] = pairs
+    return table.with_columns(misspelled=column)

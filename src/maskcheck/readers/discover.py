@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 
 from maskcheck.errors import InputProblem
-from maskcheck.readers import files, jsonio
+from maskcheck.readers import files, jsonio, keys
 
 # Files up to this size are classified by decoding them whole (LabelMe, records, small COCO);
 # a larger one (a COCO train split) by its first bytes, and its reader checks its structure.
@@ -78,6 +78,12 @@ def coco_structure(doc: _Top) -> bool:
             return is_list["images"] or is_list["categories"]
         return any(k in first for k in ("image_id", "category_id", "bbox", "segmentation", "iscrowd"))
     return is_list["images"] and is_list["categories"]
+
+
+def _respelled(doc: _Top, expected: tuple[str, ...]) -> _Top:
+    """`doc` with its misspelled keys under the names they stand for."""
+    typos = keys.misspellings(doc, expected, cutoff=0.75)
+    return {typos.get(k, k): v for k, v in doc.items()} if typos else doc
 
 
 def _looks_like_labelme(doc: _Top) -> bool:
@@ -148,8 +154,8 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
         return "labelme", ""
     if _looks_like_sa1b(doc):  # before COCO: its annotations look like COCO's
         return "records-object", ""
-    if coco_structure(doc):
-        return "coco", ""
+    if coco_structure(doc) or coco_structure(_respelled(doc, keys.COCO_TOP)):
+        return "coco", ""  # misspelled keys ("annotation") are the COCO reader's to report
     if any(k in doc for k in ("images", "annotations", "categories")):
         return None, (f"JSON that mentions COCO's keys but is not COCO (top-level keys: {_keys(doc)}; "
                       "COCO has an 'annotations' list of objects with image_id and category_id, "

@@ -19,6 +19,7 @@ from maskcheck.rules import (  # noqa: F401
     integrity,
     labelme_checks,
     labels,
+    misspelled_keys,
     splits,
     structure,
     voc_checks,
