@@ -183,8 +183,9 @@ def test_config_command_shows_values_and_sources(tmp_path, capsys):
     assert out[0] == f"# config file: {cfg}"
     assert f"num_classes: 4  # {cfg}" in out
     assert 'target: "matterport"  # command line' in out
-    assert "background_index: 0  # default" in out  # matterport's background
-    assert 'select: ["ALL"]  # default' in out
+    # not set: commented out, with the value used (the output is a config file)
+    assert "# background_index: 0  # default; matterport's background" in out
+    assert '# select: ["ALL"]  # default' in out
     assert main(["config", str(tmp_path), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["settings"]["severity"] == {"value": {"MC103": "warning"}, "source": str(cfg)}

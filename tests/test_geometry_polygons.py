@@ -40,7 +40,7 @@ def pointers(found: list[Finding]) -> list[str | None]:
     ([[[10, 10, 20, 10, 20, 20]]], "nested too deep"),
     ([[]], "[[]]"),
     ([SQUARE[0], []], "polygon 1 is []"),
-    ([[10, 10, "20", 10, 20, 20]], 'holds "20", not a number'),
+    ([[10, 10, "n/a", 10, 20, 20]], 'holds "n/a", not a number'),  # "20" is MC009's
     ([[10, 10, None, 10, 20, 20]], "holds null"),
     ([[10, 10, True, 10, 20, 20]], "not a number"),
     ([SQUARE[0], 5], "segmentation[1] is 5"),

@@ -69,7 +69,7 @@ def test_rle_size_mismatch_quiet(write_coco):
     (rle("Pd"), "ends in the middle of a number"),
     ({"counts": [8000]}, "lacks 'size'"),
     (rle([1.5, 7998.5]), "list of integers"),
-    (rle([8000], ["80", 100]), "two integers"),
+    (rle([8000], [80.0, 100]), "two integers"),  # ["80", 100] is number-as-string's (MC009)
 ])
 def test_invalid_rle_fires(run, seg, words):
     found = run([ann(1, 1, 1, segmentation=GOOD), ann(2, 1, 1, segmentation=seg)], "MC207")

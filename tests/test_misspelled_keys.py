@@ -107,3 +107,53 @@ def test_matching_is_by_spelling_not_by_substring():
     assert misspellings(["idx", "image_id"], COCO_ANNOTATION) == {}
     # one written key stands for one expected key at most
     assert misspellings(["imageid"], ("image_id", "images")) == {"imageid": "image_id"}
+
+
+def test_one_typo_is_one_finding_not_also_a_missing_field(write_coco):
+    anns = [ann(1, 1, 1), ann(2, 1, 2)]
+    anns[0]["categoryid"] = anns[0].pop("category_id")
+    anns[1]["segmentaion"] = anns[1].pop("segmentation")
+    anns[1]["bboxes"] = anns[1].pop("bbox")
+    del anns[1]["image_id"]  # truly missing: still malformed-record's
+    report = lint([write_coco(coco_doc(annotations=anns))], select=["MC001", "MC010", "MC104"])
+    assert pointers(report, "MC001") == ["/annotations/1"]
+    (f,) = [f for f in report.findings if f.code == "MC001"]
+    assert "lacks 'image_id'" in f.message and "segmentation" not in f.message
+    assert pointers(report, "MC104") == []
+    assert len(pointers(report)) == 3
+
+
+def _labelme(folder, name: str, **top) -> None:
+    doc = {"version": "5.0", "flags": {}, "imagePath": f"{name}.jpg", "imageData": None,
+           "imageHeight": 100, "imageWidth": 100,
+           "shapes": [{"label": "cat", "points": [[1, 1], [40, 1], [40, 40]], "group_id": None,
+                       "shape_type": "polygon", "flags": {}}]}
+    for written, meant in top.items():
+        doc[written] = doc.pop(meant)
+    (folder / f"{name}.json").write_text(json.dumps(doc))
+
+
+def test_labelme_file_with_a_misspelled_shapes_key_is_found_and_reported(tmp_path):
+    (tmp_path / "labels.txt").write_text("__ignore__\n_background_\ncat\n")
+    _labelme(tmp_path, "a")
+    _labelme(tmp_path, "b", shape="shapes", imageheight="imageHeight")
+    report = lint([tmp_path])
+    assert not report.skipped
+    found = sorted((f.location.path.rsplit("/", 1)[-1], f.location.pointer)
+                   for f in report.findings if f.code == "MC010")
+    assert found == [("b.json", "/imageheight"), ("b.json", "/shape")]
+    assert report.annotations == 2  # b's shapes read as meant
+    (f,) = [f for f in report.findings if f.location.pointer == "/shape"]
+    assert "did you mean 'shapes'" in f.message and "LabelMe" in f.message
+
+
+def test_valid_labelme_files_have_no_misspelled_key(tmp_path):
+    (tmp_path / "labels.txt").write_text("__ignore__\n_background_\ncat\n")
+    _labelme(tmp_path, "a")
+    assert pointers(lint([tmp_path])) == []
+
+
+def test_real_exports_have_no_misspelled_key(realdata):
+    report = lint([realdata], select=["MC010"])
+    assert report.annotations > 1000
+    assert pointers(report) == []

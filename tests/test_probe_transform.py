@@ -91,7 +91,9 @@ def test_fixed_crop_passes():
     assert report.findings == [] and report.errors == []
     assert report.images == RUNS and report.annotations > 3 * RUNS
     assert report.inputs == [{"path": "probe_fixtures:fixed_random_crop",
-                              "format": "transform probe (tuple)"}]
+                              "format": "transform probe (tuple)",
+                              "probe": {"runs": RUNS, "seeds": [0, RUNS - 1], "samples": RUNS,
+                                        "generated": True}}]
 
 
 def test_probe_restores_the_global_generators():

@@ -70,7 +70,7 @@ def test_malformed_record_missing_fields(run):
 
 def test_malformed_record_wrong_shapes(run):
     doc = coco_doc(
-        images=[img(1), {"id": 2, "file_name": 7, "width": "640", "height": 80}],
+        images=[img(1), {"id": 2, "file_name": 7, "width": "wide", "height": 80}],  # "640": MC009
         annotations=[ann(1, 1, 1, bbox=[1, 2, 3]), ann(2, 1, 1, area="big"), ann(3, 1, 1, iscrowd=2),
                      ann(4, 1, 1, iscrowd=None), ann(5, 1, 1, iscrowd="no"), ann(6, 1, 1, segmentation=5),
                      ann(7, 2, 1)],
@@ -79,7 +79,7 @@ def test_malformed_record_wrong_shapes(run):
     assert msgs == {
         ("/categories/0", "category name must be a string, got null"),
         ("/images/1", "file_name must be a string, got 7"),
-        ("/images/1", 'width must be a number, got "640"'),
+        ("/images/1", 'width must be a number, got "wide"'),
         ("/annotations/0", "bbox must be a list of 4 numbers [x, y, width, height], got [1, 2, 3]"),
         ("/annotations/1", 'area must be a number, got "big"'),
         ("/annotations/3", "iscrowd must be 0 or 1, got null"),

@@ -89,6 +89,9 @@ def lint(
         report.images += info.num_images
         report.annotations += info.num_annotations
         report.files += info.num_files
+        sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
+        if sized is not None:
+            sized(info.path, info.num_images)
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries)
         if info.cache.get("images_not_found"):
             unchecked_images.append(info.path)

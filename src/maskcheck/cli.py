@@ -13,10 +13,13 @@ from rich.console import Console
 
 from maskcheck import __version__, baseline
 from maskcheck.api import lint as run_lint
+from maskcheck.cli_help import Command, Group
+from maskcheck.cli_progress import LintProgress, progress_allowed
 from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags
 from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
+from maskcheck.readers import FORMAT_ORDER
 from maskcheck.registry import all_rules, find_rule
 from maskcheck.reporters import FORMATS, outputs
 from maskcheck.reporters.safe import visible
@@ -30,6 +33,7 @@ def _say(message: str) -> None:
 
 app = typer.Typer(
     name="maskcheck",
+    cls=Group,
     help="Lint instance-segmentation datasets for the defects that break training.",
     no_args_is_help=True,
     add_completion=False,
@@ -64,68 +68,100 @@ def _exit_code(report: Report, fail_on: str) -> int:
     return EXIT_FINDINGS if worst is not None and worst >= Severity.parse(fail_on) else EXIT_CLEAN
 
 
-@app.command()
+# How --help names each input format; a format missing here shows its bare NAME
+FORMAT_LABELS = {
+    "voc": "Pascal VOC (Annotations/*.xml, mask PNGs)",
+    "cvat": "CVAT for images XML",
+    "yolo": "YOLO-seg (labels/*.txt with data.yaml)",
+    "labelme": "LabelMe JSON",
+    "records": "JSON/JSONL records",
+    "coco": "COCO (.json, .json.gz)",
+}
+_READ = ", ".join(FORMAT_LABELS.get(m.NAME, m.NAME) for m in FORMAT_ORDER)
+_RULES, _SETUP, _INPUTS, _EXIT, _CONFIG = ("Rule selection", "Training setup", "Inputs",
+                                           "Exit status", "Configuration")
+_LEVELS = "error, warning, info or never"
+
+
+@app.command(cls=Command)
 def lint(
-    paths: Annotated[list[Path], typer.Argument(help="Annotation files (.json, .json.gz) or folders.",
-                                                show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(
+        help=f"Annotation files or folders to lint: {_READ}. A folder is searched for every "
+             "dataset in it, and the format is detected.", show_default=False)],
     output_format: Annotated[str | None, typer.Option(
-        "--format", "-f", help=f"Report format: {', '.join(FORMATS)} (default: text; github "
-                               "when GITHUB_ACTIONS=true).", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the report to this file.")] = None,
-    fail_on: Annotated[str, typer.Option(help="Exit 1 on findings at or above: error, warning, "
-                                              "info, never.")] = "error",
-    select: Annotated[list[str] | None, typer.Option(help="Only these rules (code, prefix or name).")] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Skip these rules (code, prefix or name).")] = None,
-    max_examples: Annotated[int, typer.Option(help="Findings shown per rule in the text report.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
-    progress: Annotated[bool, typer.Option(help="Progress on stderr (default: when a terminal).")] = True,
+        "--format", "-f", metavar="FORMAT", show_default="text; github when GITHUB_ACTIONS=true",
+        help=f"Write the report in this format: {', '.join(FORMATS)}.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the report to this file instead of stdout.",
+        show_default=False)] = None,
     reports: Annotated[list[str] | None, typer.Option(
         "--report", metavar="FORMAT=FILE", show_default=False,
-        help="Also write a FORMAT report to FILE, e.g. sarif=maskcheck.sarif (repeatable).")] = None,
-    baseline_file: Annotated[Path | None, typer.Option(
-        "--baseline", help="Report and fail only on findings not recorded in this baseline.",
-        show_default=False)] = None,
-    write_baseline: Annotated[Path | None, typer.Option(
-        help="Record every current finding in this baseline file (and exit 0 unless an input "
-             "is unreadable).", show_default=False)] = None,
+        help="Also write a report in FORMAT to FILE, e.g. sarif=maskcheck.sarif (repeatable).")] = None,
     statistics: Annotated[bool, typer.Option(
         "--statistics", help="Show a count per rule instead of the findings.")] = False,
+    max_examples: Annotated[int, typer.Option(
+        metavar="N", help="Show at most N findings per rule in the text report.")] = 10,
     quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="Only findings of severity error, one line each, no summary.")] = False,
-    exit_zero: Annotated[bool, typer.Option(
-        "--exit-zero", help="Exit 0 even with findings (2 still means unreadable input).")] = False,
-    config_file: Annotated[Path | None, typer.Option(
-        "--config", help="Use this config file instead of the .maskcheck.yaml / maskcheck.yaml / "
-                         "pyproject.toml found above the paths.", show_default=False)] = None,
-    allow_plugins: Annotated[bool, typer.Option(
-        "--allow-plugins", help="Let a config found beside the linted paths import its local "
-                                "plugins (run code); by default only --config or a config in "
-                                "the current folder or above may.")] = False,
-    target: Annotated[str | None, typer.Option(
-        help="Training framework whose label convention to check against: torchvision, "
-             "detectron2, mmdet, matterport, yolo, coco.", show_default=False)] = None,
+        "--quiet", "-q", help="Print only error findings, one line each, and no summary.")] = False,
+    progress: Annotated[bool, typer.Option(
+        help="Show a progress bar on stderr when it is a terminal (the default); "
+             "--no-progress hides it.", show_default=False)] = True,
+    select: Annotated[list[str] | None, typer.Option(
+        metavar="CODE", rich_help_panel=_RULES, show_default="ALL",
+        help="Run only these rules: codes, prefixes (MC1) or names, comma-separated or "
+             "repeated.")] = None,
     extend_select: Annotated[list[str] | None, typer.Option(
-        help="Add these rules to the selection (code, prefix or name).", show_default=False)] = None,
+        metavar="CODE", rich_help_panel=_RULES, show_default=False,
+        help="Like --select, but add to the rules already selected.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(
+        metavar="CODE", rich_help_panel=_RULES, show_default=False,
+        help="Skip these rules: codes, prefixes or names.")] = None,
     severity_flags: Annotated[list[str] | None, typer.Option(
-        "--severity", metavar="CODE=LEVEL", show_default=False,
-        help="Override a rule's severity, e.g. MC103=warning (repeatable).")] = None,
-    input_format: Annotated[str | None, typer.Option(
-        "--input-format", show_default=False,
-        help="Read the inputs as this format instead of detecting it: coco, voc, cvat, yolo, "
-             "labelme, records.")] = None,
+        "--severity", metavar="CODE=LEVEL", rich_help_panel=_RULES, show_default=False,
+        help="Change a rule's severity, e.g. MC103=warning (repeatable).")] = None,
+    target: Annotated[str | None, typer.Option(
+        metavar="FRAMEWORK", rich_help_panel=_SETUP,
+        show_default="torchvision; yolo for YOLO datasets",
+        help="Check labels against this framework's convention: torchvision, detectron2, "
+             "mmdet, matterport, yolo or coco.")] = None,
     classes: Annotated[Path | None, typer.Option(
-        "--classes", show_default=False,
-        help="Class map for labels given as names: one name per line, or a YAML/JSON mapping "
-             "name -> id.")] = None,
-    field_flags: Annotated[list[str] | None, typer.Option(
-        "--field", metavar="FIELD=NAME", show_default=False,
-        help="JSON records: read FIELD (label, mask, bbox, image, labels, masks, boxes, "
-             "annotations) from key NAME, e.g. label=cls (repeatable).")] = None,
+        "--classes", metavar="FILE", rich_help_panel=_SETUP, show_default=False,
+        help="Map class names to ids, for formats that label by name: one name per line, "
+             "or a YAML/JSON mapping of name to id.")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", metavar="FORMAT", rich_help_panel=_INPUTS, show_default=False,
+        help=f"Read every path as this format instead of detecting it: "
+             f"{', '.join(m.NAME for m in FORMAT_ORDER)}.")] = None,
     images: Annotated[Path | None, typer.Option(
-        "--images", metavar="DIR", show_default=False,
-        help="Folder the image file names are relative to; image files are checked there "
-             "(default: looked for next to the annotation file).")] = None,
+        "--images", metavar="DIR", rich_help_panel=_INPUTS,
+        show_default="next to the annotation file",
+        help="Look for the image files in DIR and check them (MC3xx).")] = None,
+    field_flags: Annotated[list[str] | None, typer.Option(
+        "--field", metavar="FIELD=NAME", rich_help_panel=_INPUTS, show_default=False,
+        help="Read a JSON record's FIELD (label, mask, bbox, image, labels, masks, boxes, "
+             "annotations) from key NAME, e.g. label=cls (repeatable).")] = None,
+    fail_on: Annotated[str, typer.Option(
+        metavar="LEVEL", rich_help_panel=_EXIT,
+        help=f"Exit 1 on findings at or above LEVEL: {_LEVELS}.")] = "error",
+    exit_zero: Annotated[bool, typer.Option(
+        "--exit-zero", rich_help_panel=_EXIT,
+        help="Exit 0 even with findings; unreadable input still exits 2.")] = False,
+    baseline_file: Annotated[Path | None, typer.Option(
+        "--baseline", metavar="FILE", rich_help_panel=_EXIT, show_default=False,
+        help="Report and fail only on findings not recorded in this baseline.")] = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        metavar="FILE", rich_help_panel=_EXIT, show_default=False,
+        help="Record every current finding in this baseline and exit 0 (2 if an input "
+             "is unreadable).")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", rich_help_panel=_CONFIG,
+        show_default="the .maskcheck.yaml, maskcheck.yaml or pyproject.toml above the paths",
+        help="Use this config file.")] = None,
+    allow_plugins: Annotated[bool, typer.Option(
+        "--allow-plugins", rich_help_panel=_CONFIG,
+        help="Let a config found beside the data import its plugins (run code). Without it, "
+             "only --config or a config in the current folder or above may.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
     fmt = output_format or outputs.default_format(to_file=output is not None)
@@ -147,7 +183,7 @@ def lint(
     plan = config.plan()
     err = Console(stderr=True)
     report = _run_with_progress(paths, plan, batch_size,
-                                progress and not quiet and err.is_terminal, err, config,
+                                progress and not quiet and progress_allowed(sys.stderr), err, config,
                                 classes=classes, images_dir=images)
 
     for e in report.errors:
@@ -218,19 +254,15 @@ def _run_with_progress(paths: list[Path], plan, batch_size: int, show: bool, err
     if not show:
         return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
                         images_dir=images_dir)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("linting: {task.completed:,} images"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("lint", total=None)
+    with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
         return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir,
-                        progress=lambda n: bar.advance(task, n))
+                        images_dir=images_dir, progress=display)
 
 
-@app.command("rules")
+@app.command("rules", cls=Command)
 def list_rules(
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    output_format: Annotated[str, typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Print as text or json.")] = "text",
 ) -> None:
     """List every rule: code, name, default severity and summary."""
     load_config()  # plugins: installed ones and those the config here names
@@ -254,8 +286,9 @@ def list_rules(
     _stdout_console().print(table)
 
 
-@app.command()
-def explain(rule: Annotated[str, typer.Argument(help="A rule code (MC101) or name (string-label).")]) -> None:
+@app.command(cls=Command)
+def explain(rule: Annotated[str, typer.Argument(
+        help="A rule code (MC101) or name (string-label).", show_default=False)]) -> None:
     """Print a rule's page: what it checks, why it matters, examples and the fix."""
     from maskcheck.docs import page_text
 
@@ -275,35 +308,57 @@ def explain(rule: Annotated[str, typer.Argument(help="A rule code (MC101) or nam
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-@app.command()
+_TRANSFORM, _DATASET = "Transform probe", "Dataset probe"
+
+
+@app.command(cls=Command)
 def probe(
     dataset: Annotated[str | None, typer.Argument(
-        help="A dataset, or a factory returning one, as module:attr.", show_default=False)] = None,
-    transform: Annotated[str | None, typer.Option(
-        help="Probe this transform (module:attr) instead of a dataset.", show_default=False)] = None,
-    style: Annotated[str, typer.Option(
-        help="How the transform is called: tuple, torchvision, albumentations.")] = "tuple",
-    label_field: Annotated[str, typer.Option(help="albumentations: the labels' keyword.")] = "labels",
-    runs: Annotated[int, typer.Option(min=1, help="Transform: runs, one seed each.")] = 50,
-    seed: Annotated[int, typer.Option(min=0, help="The first seed.")] = 0,
-    call_args: Annotated[list[str] | None, typer.Option(
-        "--call-args", metavar="[NAME=]VALUE", show_default=False,
-        help="Dataset factory argument, YAML-parsed (repeatable).")] = None,
-    target: Annotated[str, typer.Option(help="Dataset: the target contract: torchvision.")] = "torchvision",
-    num_classes: Annotated[int | None, typer.Option(
-        min=2, help="Dataset: the model's num_classes, background included.", show_default=False)] = None,
-    samples: Annotated[int, typer.Option(min=1, help="Dataset: items drawn.")] = 16,
-    repeats: Annotated[int, typer.Option(min=1, help="Dataset: fetches per item, one seed each.")] = 3,
-    annotations: Annotated[Path | None, typer.Option(
-        help="Dataset: a COCO file whose label histogram the pipeline's should follow.",
+        help="Probe this Dataset, or the factory that returns one, given as module:attr.",
         show_default=False)] = None,
+    transform: Annotated[str | None, typer.Option(
+        metavar="MODULE:ATTR", rich_help_panel=_TRANSFORM, show_default=False,
+        help="Probe this transform instead of a dataset.")] = None,
+    style: Annotated[str, typer.Option(
+        metavar="STYLE", rich_help_panel=_TRANSFORM,
+        help="Call the transform as tuple, torchvision or albumentations does.")] = "tuple",
+    label_field: Annotated[str, typer.Option(
+        metavar="NAME", rich_help_panel=_TRANSFORM,
+        help="Pass the labels under this keyword (albumentations).")] = "labels",
+    runs: Annotated[int, typer.Option(
+        min=1, metavar="N", rich_help_panel=_TRANSFORM,
+        help="Run the transform N times (at least 1), each on a new sample and seed.")] = 50,
+    call_args: Annotated[list[str] | None, typer.Option(
+        "--call-args", metavar="[NAME=]VALUE", rich_help_panel=_DATASET, show_default=False,
+        help="Pass this argument to the dataset factory, YAML-parsed (repeatable).")] = None,
+    target: Annotated[str, typer.Option(
+        metavar="FRAMEWORK", rich_help_panel=_DATASET,
+        help="Check items against this framework's contract: torchvision.")] = "torchvision",
+    num_classes: Annotated[int | None, typer.Option(
+        min=2, metavar="N", rich_help_panel=_DATASET, show_default=False,
+        help="Check labels against the model's num_classes, background included (at least "
+             "2).")] = None,
+    samples: Annotated[int, typer.Option(
+        min=1, metavar="N", rich_help_panel=_DATASET,
+        help="Draw N items from the dataset (at least 1).")] = 16,
+    repeats: Annotated[int, typer.Option(
+        min=1, metavar="N", rich_help_panel=_DATASET,
+        help="Fetch each item N times (at least 1), each under its own seed.")] = 3,
+    annotations: Annotated[Path | None, typer.Option(
+        metavar="FILE", rich_help_panel=_DATASET, show_default=False,
+        help="Compare the labels seen with this COCO file's label histogram.")] = None,
+    seed: Annotated[int, typer.Option(
+        min=0, metavar="N", help="Start the seeds at N (at least 0).")] = 0,
     output_format: Annotated[str | None, typer.Option(
-        "--format", "-f", help=f"Report format: {', '.join(FORMATS)}.", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the report to this file.")] = None,
-    fail_on: Annotated[str, typer.Option(help="Exit 1 on findings at or above: error, warning, "
-                                              "info, never.")] = "error",
-    max_examples: Annotated[int, typer.Option(help="Findings shown per code in the text report.")] = 10,
+        "--format", "-f", metavar="FORMAT", show_default="text",
+        help=f"Write the report in this format: {', '.join(FORMATS)}.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="FILE", show_default=False,
+        help="Write the report to this file instead of stdout.")] = None,
+    fail_on: Annotated[str, typer.Option(
+        metavar="LEVEL", help=f"Exit 1 on findings at or above LEVEL: {_LEVELS}.")] = "error",
+    max_examples: Annotated[int, typer.Option(
+        metavar="N", help="Show at most N findings per code in the text report.")] = 10,
 ) -> None:
     """Run a transform or a Dataset on known inputs and check labels, boxes and masks stay in step."""
     import contextlib
@@ -336,16 +391,19 @@ def probe(
     raise typer.Exit(_exit_code(report, fail_on))
 
 
-@app.command("config")
+@app.command("config", cls=Command)
 def show_config(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="Where to look for the config (default: the current folder).", show_default=False)] = None,
+        help="Look for the config above these paths.", show_default="the current folder")] = None,
     config_file: Annotated[Path | None, typer.Option(
-        "--config", help="Show this config file instead of the one found.", show_default=False)] = None,
-    target: Annotated[str | None, typer.Option(help="As `lint --target`.", show_default=False)] = None,
+        "--config", metavar="FILE", show_default=False,
+        help="Show this config file instead of the one found.")] = None,
+    target: Annotated[str | None, typer.Option(
+        metavar="FRAMEWORK", show_default=False, help="Apply this target, as lint --target does.")] = None,
     allow_plugins: Annotated[bool, typer.Option(
-        "--allow-plugins", help="As `lint --allow-plugins`.")] = False,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+        "--allow-plugins", help="Import the config's plugins, as lint --allow-plugins does.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Print as text (a config file) or json.")] = "text",
 ) -> None:
     """Print the effective configuration and where each value came from."""
     import json
@@ -355,17 +413,16 @@ def show_config(
     blocked = blocked_message(config)
     if blocked is not None:
         _say(blocked)
-    rows = config.effective()
     if output_format == "json":
+        settings = {row.key: {"value": row.value, "source": row.source,
+                              **({"note": row.note} if row.note else {})}
+                    for row in config.effective()}
         typer.echo(json.dumps({"config_file": str(config.path) if config.path else None,
-                               "settings": {k: {"value": v, "source": src} for k, v, src in rows}},
-                              indent=2, default=str))
+                               "settings": settings}, indent=2, default=str))
         return
     if output_format != "text":
         raise UsageProblem(f"--format {output_format!r}: choose text or json")
-    typer.echo(f"# config file: {config.path if config.path else '(none found; defaults)'}")
-    for key, value, source in rows:
-        typer.echo(f"{key}: {json.dumps(value, default=str)}  # {source}")
+    sys.stdout.write(config.dump())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,18 +16,19 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import json
 import os
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from maskcheck.errors import UsageProblem
 from maskcheck.model import DatasetInfo, Finding, Severity
-from maskcheck.targets import TARGETS, Target, resolve
+from maskcheck.targets import DEFAULT_TARGET, TARGETS, Target, resolve
 
 CONFIG_FILES = (".maskcheck.yaml", ".maskcheck.yml", "maskcheck.yaml", "maskcheck.yml")
 DEFAULT = "default"
@@ -35,6 +36,22 @@ UNSET: Any = object()
 
 KEYS = ("format", "classes", "background_index", "num_classes", "target", "select", "ignore",
         "extend_select", "severity", "options", "per_path_ignores", "fields", "plugins")
+# How the README's example file spells each key (`-` and `_` are both read): `maskcheck config`
+# prints these, so its output pastes into a config file as the documentation writes one.
+FILE_KEYS = {**{k: k for k in KEYS}, "extend_select": "extend-select",
+             "per_path_ignores": "per-path-ignores"}
+# What an unset key means, for keys whose value comes from the data
+_UNSET_NOTES = {"format": "detected for each input", "classes": "the category names in the data",
+                "num_classes": "not set: nothing is checked against it"}
+
+
+class Setting(NamedTuple):
+    """One row of `maskcheck config`."""
+
+    key: str
+    value: Any
+    source: str  # a file, "command line" or DEFAULT (not set)
+    note: str = ""
 
 
 class ConfigError(UsageProblem):
@@ -119,18 +136,47 @@ class Config:
                 for pat, sels in self.per_path_ignores.items()}
 
     # --- showing it ----------------------------------------------------------------------
-    def effective(self) -> list[tuple[str, Any, str]]:
-        """(key, value, where it came from) for every key, in KEYS order."""
+    def effective(self) -> list[Setting]:
+        """Every key in KEYS order: the value that will be used, where it came from, and a
+        note when that value depends on the data (`value` None: there is no single value)."""
+        target = self.resolved_target()  # None: no target set, each reader's own applies
         out = []
         for key in KEYS:
-            value = getattr(self, key)
-            if key == "background_index" and value is UNSET:
-                target = self.resolved_target()
-                value = (target.background if target else TARGETS["torchvision"].background)
-            if key == "select" and value is None:
+            value, note = getattr(self, key), ""
+            if key == "target" and value is None:
+                value = (target or DEFAULT_TARGET).name
+                note = "" if target else "YOLO datasets: yolo"
+            elif key == "background_index" and value is UNSET:
+                value = (target or DEFAULT_TARGET).background
+                note = (f"{(target or DEFAULT_TARGET).name}'s background"
+                        + ("" if target else "; none for YOLO datasets"))
+            elif key == "select" and value is None:
                 value = ["ALL"]
-            out.append((key, value, self.sources.get(key, DEFAULT)))
+            elif value is None and key in _UNSET_NOTES:
+                note = _UNSET_NOTES[key]
+            elif key in ("severity", "options") and not value:
+                note = "each rule's own (maskcheck rules --format json)"
+            out.append(Setting(key, value, self.sources.get(key, DEFAULT), note))
         return out
+
+    def dump(self) -> str:
+        """The effective configuration as a config file: set keys as they are, unset ones
+        commented out with the value used, so pasting it changes nothing. Keys are spelled
+        as the documentation spells them; values are JSON, which YAML reads as written. A
+        path with a newline in it must not start a line of its own: visible() escapes it."""
+        from maskcheck.reporters.safe import visible
+
+        where = visible(str(self.path)) if self.path else "(none found; defaults)"
+        lines = [f"# config file: {where}",
+                 "# keys not set are commented out, with the value maskcheck uses"]
+        for row in self.effective():
+            text = f"({row.note})" if row.value is None and row.note else json.dumps(row.value, default=str)
+            if row.source != DEFAULT:
+                lines.append(f"{FILE_KEYS[row.key]}: {text}  # {visible(row.source)}")
+                continue
+            note = f"; {row.note}" if row.note and row.value is not None else ""
+            lines.append(f"# {FILE_KEYS[row.key]}: {text}  # default{note}")
+        return "\n".join(lines) + "\n"
 
     def override(self, where: str, **values: Any) -> Config:
         """A copy with command-line values validated and applied (None: not given)."""

@@ -26,6 +26,10 @@ class Target:
     contiguous: bool  # must the ids in the data be first_id..first_id+K-1 without gaps?
     first_id: int | None  # the smallest id the model accepts as a class (None: any, remapped)
     num_classes_key: str  # what the framework calls num_classes, for messages
+    # Does the loader make a class of every category record, even one that only groups the
+    # others (Roboflow's category 0)? detectron2's load_coco_json and pycocotools' getCatIds
+    # do; mmdetection loads the classes its metainfo lists.
+    counts_every_category: bool = False
 
     def expected_num_classes(self, ids: list[int]) -> int | None:
         """The num_classes this target needs for a dataset whose class ids are `ids`."""
@@ -34,6 +38,13 @@ class Target:
         if self.remaps:
             return len(ids) + (1 if self.counts_background else 0)
         return max(ids) + 1  # a direct loader needs a logit for every id up to the largest
+
+    def renumbered_num_classes(self, ids: list[int]) -> int | None:
+        """The num_classes needed once a class sitting on background label 0 is moved off it by
+        adding 1 to every id (background-index-collision's fix); None where that does not apply."""
+        if self.remaps or self.background != 0 or self.first_id != 1 or not ids:
+            return None
+        return max(ids) + 2
 
     def id_range(self, num_classes: int | None) -> tuple[int, int | None] | None:
         """(lowest, highest) valid id as the model indexes labels; None when ids are remapped."""
@@ -62,13 +73,14 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            remaps=False, contiguous=True, first_id=1, num_classes_key="NUM_CLASSES"),
     Target("detectron2", "detectron2", background=None, counts_background=False,
            remaps=True, contiguous=False, first_id=None,
-           num_classes_key="MODEL.ROI_HEADS.NUM_CLASSES"),
+           num_classes_key="MODEL.ROI_HEADS.NUM_CLASSES", counts_every_category=True),
     Target("mmdet", "mmdetection", background=None, counts_background=False,
            remaps=True, contiguous=False, first_id=None, num_classes_key="num_classes"),
     Target("yolo", "YOLO", background=None, counts_background=False,
            remaps=False, contiguous=True, first_id=0, num_classes_key="nc"),
     Target("coco", "a COCO loader (pycocotools)", background=None, counts_background=False,
-           remaps=True, contiguous=False, first_id=None, num_classes_key="num_classes"),
+           remaps=True, contiguous=False, first_id=None, num_classes_key="num_classes",
+           counts_every_category=True),
 )}
 
 # With no target configured, rules judge the data as torchvision would: the most common

@@ -73,17 +73,21 @@ def probe_dataset(
     except TargetError as exc:
         report.errors.append(InputError(exc.spec, exc.message))
         return report
-    report.inputs.append({"path": spec, "format": f"dataset probe ({target})"})
+    probed = {"path": spec, "format": f"dataset probe ({target})"}
+    report.inputs.append(probed)
     if annotations is not None:
         report.inputs.append({"path": str(annotations), "format": "coco"})
     collector = Collector(spec)
     seen: Counter[int] = Counter()
     fetched = 0
     distinct: set[int] = set()
+    runs, drawn = 0, set[int]()  # fetches tried and items drawn, failed ones included
     with SeededGlobals() as rng:
         for r in range(repeats):
             s = seed + r
             for index, item in _items(ds, size, samples, seed, rng, s):
+                runs += 1
+                drawn.add(index)
                 if isinstance(item, BaseException):
                     collector.add(Issue("MC601", f"fetching the item raised {describe(item)}"),
                                   s, index)
@@ -97,6 +101,9 @@ def probe_dataset(
                 if labels is not None:
                     seen.update(labels.tolist())
     report.images = fetched
+    # what the summary counts: the same drawn samples, fetched once under each seed
+    probed["probe"] = {"runs": runs, "seeds": [seed, seed + repeats - 1], "samples": len(drawn),
+                       "generated": False}
     if not fetched and "MC601" not in collector.codes():
         collector.add(Issue("MC619", "the dataset yielded no item: nothing could be checked"), seed)
     if fetched and not report.annotations:

@@ -70,7 +70,10 @@ def probe_transform(
     except TargetError as exc:
         report.errors.append(InputError(exc.spec, exc.message))
         return report
-    report.inputs.append({"path": spec, "format": f"transform probe ({style})"})
+    # what the summary counts: every run is a new generated sample under its own seed
+    report.inputs.append({"path": spec, "format": f"transform probe ({style})",
+                          "probe": {"runs": runs, "seeds": [seed, seed + runs - 1],
+                                    "samples": runs, "generated": True}})
     collector = Collector(spec)
     tally = _Tally()
     with SeededGlobals() as rng:

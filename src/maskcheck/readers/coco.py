@@ -26,6 +26,7 @@ from maskcheck.readers.columns import (
     float_column,
     int_column,
     object_column,
+    text_number_column,
 )
 
 _U: Any = msgspec.UNSET
@@ -229,6 +230,11 @@ def _images_table(imgs: list[Any]) -> Table:
     cols["file_name"] = object_column(_field(imgs, "file_name"))
     for name in REQUIRED_IMG:
         cols["has_" + name] = _present(_field(imgs, name))
+    from maskcheck.readers.columns import text_number_column
+
+    found = text_number_column("images", cols, ("width", "height"), integer=("width", "height"))
+    if found is not None:  # "640": number-as-string reports it, malformed-record does not
+        cols["text_numbers"] = found
     return Table(cols)
 
 
@@ -250,6 +256,10 @@ def _anns_table(anns: list[Any]) -> Table:
         segs = [_NO_RAW if s is MISSING else s for s in segs]
     cols["seg_kind"] = np.fromiter(map(_seg_kind, segs), dtype=np.uint8, count=n)
     cols["segmentation"] = object_column(segs)
+    # strings inside segmentations are found where geometry decodes them, lazily
+    found = text_number_column("annotations", cols, ("bbox", "area", "iscrowd"), integer=("iscrowd",))
+    if found is not None:
+        cols["text_numbers"] = found
     return Table(cols)
 
 
@@ -268,6 +278,9 @@ def _categories_table(raw: msgspec.Raw, has_annotations: bool,
     cols["is_object"] = np.array([c is not None for c in objs], dtype=bool)
     cols.update(int_column([MISSING if c is None else c.get("id", MISSING) for c in objs], "id"))
     cols["name"] = object_column([MISSING if c is None else c.get("name", MISSING) for c in objs])
+    # a category every other one names as supercategory is a group (Roboflow's id 0)
+    cols["supercategory"] = object_column(
+        [MISSING if c is None else c.get("supercategory", MISSING) for c in objs])
     cols["has_id"] = np.array([c is not None and "id" in c for c in objs], dtype=bool)
     cols["has_name"] = np.array([c is not None and "name" in c for c in objs], dtype=bool)
     return Table(cols)

@@ -7,6 +7,9 @@ that did not fit, so rules can name them ("category_id \"3\" is a string").
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -61,10 +64,12 @@ def box_column(values: list[Any], name: str = "bbox") -> dict[str, np.ndarray]:
     """Boxes as (n, 4) float64; missing rows NaN, malformed ones NaN plus `raw_bbox`."""
     n = len(values)
     try:
-        arr = np.array(values, dtype=np.float64)
-        if arr.shape == (n, 4) and all(type(b) is list for b in values):
-            return {name: arr, "has_" + name: np.ones(n, dtype=bool)}
-    except (ValueError, TypeError):
+        # no dtype: numpy would turn "284.0" into 284.0 silently. Without one, the array is
+        # numeric only when every element is a number; a string makes it '<U', an object 'O'
+        arr = np.array(values)
+        if arr.shape == (n, 4) and arr.dtype.kind in "iuf" and all(type(b) is list for b in values):
+            return {name: arr.astype(np.float64, copy=False), "has_" + name: np.ones(n, dtype=bool)}
+    except (ValueError, TypeError, OverflowError):
         pass
     arr = np.full((n, 4), np.nan)
     has = np.zeros(n, dtype=bool)
@@ -84,3 +89,113 @@ def object_column(values: list[Any]) -> np.ndarray:
     # fromiter, not `out[:] = values`: numpy would probe every element (msgspec.Raw exposes
     # the buffer protocol) as a possible nested sequence, 100x slower.
     return np.fromiter(values, dtype=object, count=len(values))
+
+
+# ------------------------------------------------------------------ numbers written as text
+# What a JSON number looks like (plus the leading "+" and surrounding blanks exporters add);
+# "nan", "inf", "1_000" and "1,5" are not: they cannot simply lose their quotes.
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+#: Strings in one field (a box, a polygon, a list of counts) reported one by one; beyond
+#: this, one finding names the first and the count.
+HANDFUL = 4
+
+
+def is_number_text(value: Any) -> bool:
+    """A string that holds a number ("284.0000", "640"): a number written as text."""
+    return type(value) is str and len(value) <= 64 and _NUMBER_TEXT.fullmatch(value) is not None
+
+
+def is_numberish(value: Any) -> bool:
+    return type(value) in (int, float) or is_number_text(value)
+
+
+def as_number(text: str, integer: bool = False) -> int | float:
+    """The number a numeric string means, as it should be written: "640" -> 640, "284.0000" ->
+    284.0; an integer field ("1.0" as iscrowd) takes an int where the value is whole."""
+    stripped = text.strip()
+    if not any(c in stripped for c in ".eE"):
+        return int(stripped)
+    value = float(stripped)
+    return int(value) if integer and value.is_integer() else value
+
+
+@dataclass(frozen=True, slots=True)
+class TextNumber:
+    """Numbers written as strings in one field. `pointer` is where the (first) one is,
+    `name` how a message names it (`bbox[2]`), `count` how many strings the field holds
+    (more than HANDFUL: this one entry stands for all, `group` names the field)."""
+
+    pointer: str
+    name: str
+    text: str
+    count: int = 1
+    group: str = ""
+    integer: bool = False
+
+
+def text_numbers(items: Iterable[tuple[str, str, Any]], group: str,
+                 integer: bool = False) -> list[TextNumber]:
+    """The numeric strings among one field's (pointer, name, value) items: one entry each
+    for a handful, else one entry at the first that gives the count."""
+    hits = [(p, n, v) for p, n, v in items if is_number_text(v)]
+    if len(hits) <= HANDFUL:
+        return [TextNumber(p, n, v, 1, group, integer) for p, n, v in hits]
+    p, n, v = hits[0]
+    return [TextNumber(p, n, v, len(hits), group, integer)]
+
+
+def list_text_numbers(values: Any, pointer: str, name: str, group: str | None = None,
+                      integer: bool = False) -> list[TextNumber]:
+    """Numeric strings in a flat list (a box, a polygon, RLE size or counts)."""
+    if not isinstance(values, list):
+        return []
+    return text_numbers(((f"{pointer}/{j}", f"{name}[{j}]", v) for j, v in enumerate(values)),
+                        group or name, integer)
+
+
+def scalar_text_numbers(value: Any, pointer: str, name: str, integer: bool = False) -> list[TextNumber]:
+    return [TextNumber(pointer, name, value, 1, name, integer)] if is_number_text(value) else []
+
+
+def rle_text_numbers(value: Any, pointer: str, name: str = "segmentation") -> list[TextNumber]:
+    """Numeric strings in an RLE object's size and uncompressed counts (`pointer` is the
+    object's). A counts *string* is compressed RLE, text by design."""
+    if not isinstance(value, dict):
+        return []
+    return (list_text_numbers(value.get("size"), f"{pointer}/size", f"{name}.size", integer=True)
+            + list_text_numbers(value.get("counts"), f"{pointer}/counts", f"{name}.counts",
+                                integer=True))
+
+
+def unquote_numbers(value: Any) -> Any:
+    """`value` with every numeric string in it (nested lists and objects) made a number:
+    what the record would be once the strings lose their quotes, to judge what else is wrong."""
+    if isinstance(value, list):
+        return [unquote_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: unquote_numbers(v) for k, v in value.items()}
+    return as_number(value) if is_number_text(value) else value
+
+
+def text_number_column(section: str, cols: dict[str, np.ndarray], fields: tuple[str, ...],
+                       integer: tuple[str, ...] = ()) -> np.ndarray | None:
+    """Per row, the numbers written as strings in `fields`, read from their `raw_` columns
+    (so it costs nothing when every value was a number): a tuple of TextNumber, or None.
+    None for the whole column when there are none at all."""
+    out = np.full(len(cols["index"]), None, dtype=object)
+    found_any = False
+    for name in fields:
+        raw = cols.get("raw_" + name)
+        if raw is None:
+            continue
+        for i, value in enumerate(raw.tolist()):
+            if value is None:
+                continue
+            where = f"/{section}/{int(cols['index'][i])}/{name}"
+            found = (list_text_numbers(value, where, name, integer=name in integer)
+                     if isinstance(value, list) else
+                     scalar_text_numbers(value, where, name, integer=name in integer))
+            if found:
+                out[i] = (out[i] or ()) + tuple(found)
+                found_any = True
+    return out if found_any else None

@@ -150,7 +150,7 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
             return None, "an empty JSON list"
         return None, ("a JSON list, but not of annotation records (no image, label, mask or box "
                       "field)" if objects else "a JSON list of values, not of annotation records")
-    if _looks_like_labelme(doc):
+    if _looks_like_labelme(doc) or _looks_like_labelme(_respelled(doc, keys.LABELME_TOP)):
         return "labelme", ""
     if _looks_like_sa1b(doc):  # before COCO: its annotations look like COCO's
         return "records-object", ""

@@ -27,9 +27,15 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError, SegKind
-from maskcheck.readers import classmap, files, jsonio
+from maskcheck.readers import classmap, files, jsonio, keys
 from maskcheck.readers.builder import Builder
-from maskcheck.readers.columns import MISSING
+from maskcheck.readers.columns import (
+    MISSING,
+    TextNumber,
+    scalar_text_numbers,
+    text_numbers,
+    unquote_numbers,
+)
 from maskcheck.readers.masks import MAX_MASK_PIXELS
 
 NAME = "labelme"
@@ -56,6 +62,20 @@ class _File(msgspec.Struct):
     imageData: msgspec.Raw = _NULL
     imageHeight: Any = _U
     imageWidth: Any = _U
+
+
+def _respell(doc: _File, data: bytes) -> tuple[tuple[str, str], ...] | None:
+    """Read keys that are there only misspelled ("shape" for "shapes") as meant, in `doc`;
+    the (written, meant) pairs, for misspelled-key. Only a file lacking a key is looked at."""
+    if len(doc.shapes) and all(getattr(doc, k) is not _U for k in ("imagePath", "imageHeight",
+                                                                      "imageWidth")):
+        return None
+    top = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+    typos = keys.misspellings(top, keys.LABELME_TOP)
+    for written, meant in typos.items():
+        raw = top[written]
+        setattr(doc, meant, raw if meant in ("shapes", "imageData") else msgspec.json.decode(raw))
+    return tuple(typos.items()) or None
 
 
 # --------------------------------------------------------------------------------- detection
@@ -150,8 +170,12 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
         doc = jsonio.decode(where, data, _File)
     except msgspec.ValidationError as exc:
         raise InputProblem(where, f"not a LabelMe file: {exc}") from None
+    typos = _respell(doc, data)
     height = _dim(doc.imageHeight)
     width = _dim(doc.imageWidth)
+    # "480": number-as-string reports it; the size stays unknown (NaN) like any non-number
+    quoted_size = (scalar_text_numbers(doc.imageWidth, "/imageWidth", "imageWidth", integer=True)
+                   + scalar_text_numbers(doc.imageHeight, "/imageHeight", "imageHeight", integer=True))
     image_path = doc.imagePath if doc.imagePath is not _U else MISSING
     exists = _image_exists(path, image_path)
     image_file = _image_file(path, image_path) if exists else None
@@ -160,6 +184,8 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
     b.extra_images.setdefault("image_exists", []).append(exists)
     b.extra_images.setdefault("image_file", []).append(image_file)
     b.extra_images.setdefault("image_embedded", []).append(embedded)
+    b.extra_images.setdefault("text_numbers", []).append(tuple(quoted_size) or None)
+    b.extra_images.setdefault("misspelled_top", []).append(typos)
     if not len(doc.shapes):
         return
     try:
@@ -176,26 +202,38 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
         except msgspec.ValidationError:
             b.add_ann(row, MISSING, where, pointer=pointer, is_object=False,
                       shape_type=None, n_points=-1, points_ok=False, parts=1, group=None,
-                      shape_problem=None)
+                      shape_problem=None, text_numbers=None)
             continue
         label = shape.label if shape.label is not _U else MISSING
         if isinstance(label, str) and label in ignored:
             continue  # `__ignore__`: dropped on purpose by the labelme tools
         stype = shape.shape_type if isinstance(shape.shape_type, str) else repr(shape.shape_type)
         pts = _points(shape.points)
-        seg, box, problem = _geometry(stype, pts, shape.mask, height, width)
+        quoted = _quoted_points(shape.points, pointer) if pts is None else []
+        unquoted = _points(unquote_numbers(shape.points)) if quoted else None
+        # points fine but for numeric strings: number-as-string reports them, and
+        # labelme-point-count judges the points as if unquoted
+        n_points, points_ok = ((len(unquoted), True) if unquoted is not None else
+                               ((-1, False) if pts is None else (len(pts), True)))
+        seg, box, problem = _geometry(stype, pts or unquoted, shape.mask, height, width)
+        if unquoted is not None and seg is not None and seg[:1] == b"[":
+            # an outline in quotes is kept as written, as a COCO polygon with strings is:
+            # present (the instance is not "bare") but not used as geometry
+            seg, box = msgspec.json.encode([[c for q in shape.points for c in q]]), None
+        if problem is not None and seg is None and stype == "mask" and quoted_size:
+            problem = None  # the image size is a string: number-as-string says so, once
         gid = shape.group_id
         if gid is not None and type(gid) is not int:
             problem = problem or f"group_id must be an integer or null, got {_short(gid)}"
             gid = None
         key = (label, gid) if gid is not None and isinstance(label, str) else None
         whole = seg is not None and stype in AREA_SHAPES
-        if key is not None and key in groups and whole:
+        if key is not None and key in groups and whole and not quoted:  # quoted: its own row, for MC009
             _join(b, groups[key], seg, box)
             continue
         ann = b.add_ann(row, label, where, pointer=pointer, bbox=box, segmentation=seg,
-                        shape_type=stype, n_points=-1 if pts is None else len(pts),
-                        points_ok=pts is not None, parts=1, group=gid, shape_problem=problem)
+                        shape_type=stype, n_points=n_points, points_ok=points_ok, parts=1,
+                        group=gid, shape_problem=problem, text_numbers=tuple(quoted) or None)
         if key is not None:
             groups[key] = ann
 
@@ -231,6 +269,15 @@ def _points(value: Any) -> list[tuple[float, float]] | None:
             return None
         out.append((float(p[0]), float(p[1])))
     return out
+
+
+def _quoted_points(value: Any, pointer: str) -> list[TextNumber]:
+    """Numeric strings among a shape's [x, y] points (`pointer` is the shape's)."""
+    if not isinstance(value, list):
+        return []
+    items = ((f"{pointer}/points/{j}/{c}", f"points[{j}][{c}]", v)
+             for j, p in enumerate(value) if isinstance(p, list) for c, v in enumerate(p))
+    return text_numbers(items, "points")
 
 
 def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,

@@ -31,7 +31,16 @@ from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import classmap, files, jsonio
 from maskcheck.readers.builder import Builder
-from maskcheck.readers.columns import MISSING
+from maskcheck.readers.columns import (
+    MISSING,
+    TextNumber,
+    is_number_text,
+    is_numberish,
+    list_text_numbers,
+    rle_text_numbers,
+    scalar_text_numbers,
+    text_numbers,
+)
 
 NAME = "records"
 
@@ -234,15 +243,20 @@ def _image_key(value: Any) -> Any:
 
 
 def _image_row(b: Builder, images: dict[tuple[str, Any], int], path: str, value: Any,
-               pointer: str, line: int, size: tuple[Any, Any]) -> int:
+               pointer: str, line: int, size: tuple[Any, Any], field: str | None = None) -> int:
+    """`field`: the key the image object sits under (SA-1B's `image`), for pointers."""
     key = (path, _image_key(value))
     if key in images:
         return images[key]
     name = value.get("file_name", key[1]) if isinstance(value, dict) else key[1]
     w, h = size
+    quoted: list[TextNumber] = []
     if isinstance(value, dict):
         w, h = value.get("width", w), value.get("height", h)
+        for dim, v in (("width", w), ("height", h)):  # "640": unknown here, MC009 says why
+            quoted += scalar_text_numbers(v, f"{pointer}/{field}/{dim}", dim, integer=True)
     row = b.add_image(str(name), w, h, path, line=line, pointer=pointer, counts=(-1, -1, -1))
+    b.extra_images.setdefault("text_numbers", []).append(tuple(quoted) or None)
     images[key] = row
     return row
 
@@ -251,14 +265,14 @@ def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any,
             line: int, fields: dict[str, str], labelled: bool) -> None:
     if not isinstance(rec, dict):
         row = _image_row(b, images, path, f"record {prefix or line}", prefix, line, (None, None))
-        b.add_ann(row, MISSING, path, line=line, pointer=prefix, is_object=False)
+        b.add_ann(row, MISSING, path, line=line, pointer=prefix, is_object=False, text_numbers=None)
         return
     img_key, img = _pick(rec, "image", fields)
     lists = {k: _pick(rec, k, fields) for k in ("labels", "masks", "boxes")}
     ann_key, anns = _pick(rec, "annotations", fields)
     if any(k for k, _ in lists.values()) or isinstance(anns, list):
         img_value = img if img_key else f"record {prefix or line}"
-        row = _image_row(b, images, path, img_value, prefix, line, (None, None))
+        row = _image_row(b, images, path, img_value, prefix, line, (None, None), img_key)
         if isinstance(anns, list):
             for i, a in enumerate(anns):
                 _instance(b, row, path, a, f"{prefix}/{ann_key}/{i}", line, fields, labelled)
@@ -267,24 +281,30 @@ def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any,
         return
     _, mask = _pick(rec, "mask", fields)
     row = _image_row(b, images, path, img if img_key else f"record {prefix or line}", prefix,
-                     line, _mask_size(mask))
+                     line, _mask_size(mask), img_key)
     _instance(b, row, path, rec, prefix, line, fields, labelled)
 
 
 def _instance(b: Builder, row: int, path: str, rec: Any, pointer: str, line: int,
               fields: dict[str, str], labelled: bool) -> None:
     if not isinstance(rec, dict):
-        b.add_ann(row, MISSING, path, line=line, pointer=pointer, is_object=False)
+        b.add_ann(row, MISSING, path, line=line, pointer=pointer, is_object=False, text_numbers=None)
         return
     _, label = _pick(rec, "label", fields)
     if label is MISSING and not labelled:
         label = AGNOSTIC_ID  # a class-agnostic dataset (SA-1B): one foreground class
-    _, mask = _pick(rec, "mask", fields)
-    _, box = _pick(rec, "bbox", fields)
-    crowd = rec.get("iscrowd", 0)
+    mask_key, mask = _pick(rec, "mask", fields)
+    box_key, box = _pick(rec, "bbox", fields)
+    crowd, area = rec.get("iscrowd", 0), rec.get("area")
+    quoted = (list_text_numbers(box, f"{pointer}/{box_key}", box_key or "bbox")  # COCO's order
+              + scalar_text_numbers(area, f"{pointer}/area", "area")
+              + scalar_text_numbers(crowd, f"{pointer}/iscrowd", "iscrowd", integer=True)
+              + _mask_text_numbers(mask, f"{pointer}/{mask_key}", mask_key or "mask"))
+    # a quoted iscrowd stays a string: unknown to the crowd rules, as in a COCO file
     b.add_ann(row, label, path, line=line, pointer=pointer, bbox=_box(box, xyxy=False),
-              segmentation=_segmentation(mask), iscrowd=crowd if type(crowd) is int else 0,
-              area=rec.get("area") if type(rec.get("area")) in (int, float) else None)
+              segmentation=_segmentation(mask),
+              iscrowd=crowd if type(crowd) is int or is_number_text(crowd) else 0,
+              area=area if type(area) in (int, float) else None, text_numbers=tuple(quoted) or None)
 
 
 def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None, Any]],
@@ -307,9 +327,17 @@ def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None
         return
     for i in range(min(present) if present else 0):
         label: Any = labels[i] if labels is not None else (MISSING if labelled else AGNOSTIC_ID)
+        quoted: list[TextNumber] = []
+        if boxes is not None:
+            name = seqs["boxes"][0]
+            quoted += list_text_numbers(boxes[i], f"{prefix}/{name}/{i}", f"{name}[{i}]")
+        if masks is not None:
+            name = seqs["masks"][0]
+            quoted += _mask_text_numbers(masks[i], f"{prefix}/{name}/{i}", f"{name}[{i}]")
         b.add_ann(row, label, path, line=line, pointer=f"{prefix}/{seqs[key][0]}/{i}",
                   bbox=_box(boxes[i] if boxes is not None else None, xyxy=True),
-                  segmentation=_segmentation(masks[i] if masks is not None else None))
+                  segmentation=_segmentation(masks[i] if masks is not None else None),
+                  text_numbers=tuple(quoted) or None)
 
 
 # --------------------------------------------------------------------------------- geometry
@@ -341,14 +369,34 @@ def _segmentation(value: Any) -> bytes | None:
     if isinstance(value, list):
         if not value:
             return b"[]"
-        if all(type(v) in (int, float) for v in value):
+        if all(map(is_numberish, value)):  # numeric strings stay, for MC009 to report
             return msgspec.json.encode([value])  # one flat polygon
         if _is_binary_mask(value):
             return _encode_mask(np.array(value, dtype=np.uint8))
-        if all(isinstance(p, list) and len(p) == 2 for p in value) and len(value) >= 3:
+        if _is_pairs(value):
             return msgspec.json.encode([[c for p in value for c in p]])  # [[x, y], ...]
         return msgspec.json.encode(value)  # COCO polygons (or something the rules report)
     return msgspec.json.encode(value)
+
+
+def _is_pairs(value: list[Any]) -> bool:
+    return len(value) >= 3 and all(isinstance(p, list) and len(p) == 2 for p in value)
+
+
+def _mask_text_numbers(value: Any, pointer: str, name: str) -> list[TextNumber]:
+    """Numbers written as strings in a mask as `_segmentation` reads it: RLE size and counts,
+    a flat polygon, [x, y] pairs (one field), or COCO polygons (one field each)."""
+    if isinstance(value, dict):
+        return rle_text_numbers(value, pointer, name)
+    if not isinstance(value, list) or not any(isinstance(v, str | list) for v in value):
+        return []  # the common case, a polygon of numbers, costs one pass
+    if all(not isinstance(v, list) for v in value):
+        return list_text_numbers(value, pointer, name)
+    if _is_pairs(value):
+        return text_numbers(((f"{pointer}/{j}/{c}", f"{name}[{j}][{c}]", v)
+                             for j, p in enumerate(value) for c, v in enumerate(p)), name)
+    return [t for k, poly in enumerate(value)
+            for t in list_text_numbers(poly, f"{pointer}/{k}", f"{name}[{k}]", f"polygon {k} of {name}")]
 
 
 def _encode_mask(arr: np.ndarray) -> bytes:

@@ -1,4 +1,4 @@
-"""Plain-text pieces several reporters share: counts per rule and the baseline line."""
+"""Plain-text pieces several reporters share: what was checked, counts per rule, the baseline line."""
 
 from __future__ import annotations
 
@@ -34,3 +34,30 @@ def baseline_line(report: Report) -> str:
         text += (f"; {gone:,} baselined finding{'s are' if gone != 1 else ' is'} gone "
                  "(fixed or removed: refresh the baseline with --write-baseline)")
     return text
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def what_was_checked(report: Report) -> str:
+    """`120 images, 873 annotations in 1 file`; for a probe, its runs, seeds and samples."""
+    probe = next((i["probe"] for i in report.inputs if "probe" in i), None)
+    if probe is None:
+        return (f"{plural(report.images, 'image')}, {plural(report.annotations, 'annotation')} "
+                f"in {read_counts(report)}")
+    first, last = probe["seeds"]
+    seeds = f"seed {first}" if first == last else f"seeds {first}-{last}"
+    samples = ("one generated sample each" if probe["generated"]
+               else f"{plural(probe['samples'], 'sample')} fetched under each seed")
+    return (f"{plural(probe['runs'], 'run')} ({seeds}), {samples}, "
+            f"{plural(report.annotations, 'instance')}")
+
+
+def read_counts(report: Report) -> str:
+    """`1 file`, or `3 datasets, 21 files`: what was read, counted truthfully."""
+    datasets, files = len(report.inputs), report.files
+    file_text = f"{files:,} file{'s' if files != 1 else ''}"
+    if datasets == 1:
+        return file_text
+    return f"{datasets:,} datasets, {file_text}"

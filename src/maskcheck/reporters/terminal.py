@@ -10,7 +10,7 @@ from rich.text import Text
 
 from maskcheck.model import Finding, Report, Severity
 from maskcheck.reporters.safe import visible
-from maskcheck.reporters.summary import baseline_line, statistics_text
+from maskcheck.reporters.summary import baseline_line, plural, statistics_text, what_was_checked
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -42,8 +42,8 @@ def render(report: Report, console: Console, max_examples: int = 10,
         console.print()
     _footer(report, console)
     counts = report.counts()
-    summary = (f"{report.images:,} images, {report.annotations:,} annotations in {read_counts(report)}: "
-               f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info")
+    summary = (f"{what_was_checked(report)}: {plural(counts['error'], 'error')}, "
+               f"{plural(counts['warning'], 'warning')}, {counts['info']:,} info")
     style = "bold red" if counts["error"] or report.errors else ("yellow" if counts["warning"] else "green")
     if report.errors:  # their one-line reasons went to stderr
         summary += f"; {len(report.errors)} input(s) could not be read"
@@ -55,15 +55,6 @@ def render(report: Report, console: Console, max_examples: int = 10,
 
 
 MAX_SKIPPED_SHOWN = 20
-
-
-def read_counts(report: Report) -> str:
-    """`1 file`, or `3 datasets, 21 files`: what was read, counted truthfully."""
-    datasets, files = len(report.inputs), report.files
-    file_text = f"{files:,} file{'s' if files != 1 else ''}"
-    if datasets == 1:
-        return file_text
-    return f"{datasets:,} datasets, {file_text}"
 
 
 def _footer(report: Report, console: Console) -> None:

@@ -5,6 +5,7 @@ LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, framework and splits MC5xx.
 """
 
 from maskcheck.rules import (  # noqa: F401
+    class_names,
     cvat_checks,
     distribution,
     duplicate_images,
@@ -20,6 +21,7 @@ from maskcheck.rules import (  # noqa: F401
     labelme_checks,
     labels,
     misspelled_keys,
+    numbers,
     splits,
     structure,
     voc_checks,

@@ -91,3 +91,21 @@ def category_rows(info: DatasetInfo) -> dict[int, int]:
     for r in np.flatnonzero(cats.id_ok).tolist():
         out.setdefault(int(cats.id[r]), r)
     return out
+
+
+def misspelled_fields(table: Any, row: int) -> frozenset[str]:
+    """The keys row `row` has only misspelled: misspelled-key (MC010) reports those, so other
+    rules leave them out rather than report one typo twice."""
+    column = table.get("misspelled")
+    pairs = column[row] if column is not None else None
+    return frozenset(meant for _, meant in pairs) if pairs else frozenset()
+
+
+def misspelled_any(table: Any, fields: tuple[str, ...]) -> np.ndarray:
+    """Rows with any of `fields` misspelled (see misspelled_fields)."""
+    column = table.get("misspelled")
+    if column is None:
+        return np.zeros(len(table), dtype=bool)
+    want = set(fields)
+    return np.array([bool(v) and any(m in want for _, m in v) for v in column], dtype=bool)
+

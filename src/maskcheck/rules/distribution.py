@@ -9,7 +9,8 @@ import numpy as np
 from maskcheck.model import DatasetInfo, Problem, Severity
 from maskcheck.registry import Option, register
 from maskcheck.rules._util import category_problem, category_rows, is_background_name, plural
-from maskcheck.rules.labels import _CountsPerClass
+from maskcheck.rules.labels import _CountsPerClass, background_slot, group_categories, not_classes
+from maskcheck.targets import effective as effective_target
 
 
 def _label(names: dict[int, str], cid: int) -> str:
@@ -63,7 +64,12 @@ class SingleClassCollapse(_CountsPerClass):
     def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
         counts, _ = state
         names = info.category_names()
-        real = {cid for cid, name in names.items() if not is_background_name(name)}
+        skip = not_classes(info, counts)  # a group record, the background slot
+        # A label that only points or polylines use (CVAT) is labelled data, not a class
+        # the export lost: it is not counted as a defined class either.
+        other = info.other_label_uses
+        real = {cid for cid, name in names.items() if not is_background_name(name)
+                and cid not in skip and not (name in other and not counts.get(cid))}
         used = [cid for cid in counts if cid in names]
         if len(real) > 1 and len(used) == 1:
             cid = used[0]
@@ -85,7 +91,8 @@ class UnusedClass(_CountsPerClass):
         counts, _ = state
         cats = info.categories
         names = info.category_names()  # once: per unused class it made this quadratic
-        seen: set[int] = set()
+        seen: set[int] = set(group_categories(info, counts))  # a group is no class (MC106)
+        slot = background_slot(info, counts)
         for r in np.flatnonzero(cats.id_ok).tolist():
             cid = int(cats.id[r])
             if cid in seen:
@@ -94,6 +101,15 @@ class UnusedClass(_CountsPerClass):
             # a class labelled only by points or polylines (CVAT) is used, though not as a mask
             if counts.get(cid) or is_background_name(cats.name[r]) or \
                     (isinstance(cats.name[r], str) and cats.name[r] in info.other_label_uses):
+                continue
+            if cid == slot:  # torchvision: id 0 is the background output, trained anyway
+                target = effective_target(info.target)
+                yield category_problem(
+                    info, r,
+                    f"class {_label(names, cid)} has no (non-crowd) annotation, and "
+                    f"{target.label} reads id {cid} as the background, so it could never be "
+                    f"learned: remove it, or renumber the classes from {target.first_id} "
+                    "before adding data for it")
                 continue
             yield category_problem(
                 info, r,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule, register
 from maskcheck.rules._util import ann_problems, category_problem, category_rows, is_background_name
+from maskcheck.rules.labels import group_categories, not_classes
 from maskcheck.targets import Target, effective
 
 
@@ -134,13 +134,56 @@ class NumClassesMismatch(_UsedIds):
             return
         target = effective(info.target)
         ids = self.class_ids(state, info)
+        groups = group_categories(info, state)
+        if target.remaps and not target.counts_every_category:
+            ids = [i for i in ids if i not in groups]  # mmdetection loads the listed classes
+        renumbered = None
         if not target.remaps and target.background is not None:
+            if target.background in state and \
+                    not is_background_name(info.category_names().get(target.background)):
+                # a real class on the background label (MC103): count it as the fix will
+                renumbered = target.renumbered_num_classes([i for i in ids if i not in groups])
             ids = [i for i in ids if i != target.background]
-        need = target.expected_num_classes(ids)
+        need = renumbered if renumbered is not None else target.expected_num_classes(ids)
         if need is None or need == info.num_classes:
             return
-        yield Problem(_num_classes_message(target, ids, need, info.num_classes),
-                      _categories_location(info), (0, -1))
+        if renumbered is not None:
+            msg = _renumbered_message(target, ids, need, info)
+        else:
+            msg = _num_classes_message(target, ids, need, info.num_classes)
+            msg += _group_note(target, groups, need)
+        yield Problem(msg, _categories_location(info), (0, -1))
+
+
+def _renumbered_message(target: Target, ids: list[int], need: int, info: DatasetInfo) -> str:
+    names = info.category_names()
+    label = f' ("{names[target.background]}")' if target.background in names else ""
+    return (f"{target.label} reserves label {target.background} for background, but class id "
+            f"{target.background}{label} has annotations (background-index-collision): once the "
+            f"classes are renumbered from {target.first_id} (add 1 to every id, the fix MC103 "
+            f"asks for), {_classes(len(ids) + 1)} need {target.num_classes_key}={need}, the "
+            f"config says {info.num_classes}. Make both changes")
+
+
+def _group_note(target: Target, groups: dict[int, str], need: int) -> str:
+    """Why a category that groups the others (Roboflow's category 0) is or is not counted."""
+    if not groups:
+        return ""
+    gid, name = min(groups.items())
+    head = (f'. Category {gid} "{name}" is a group, not a class (the supercategory of every '
+            "other category, with no annotations: Roboflow's placeholder)")
+    key = target.num_classes_key
+    if not target.remaps:
+        if gid == target.background:
+            return f"{head}; {target.label} reads ids as labels, so it is the background label"
+        return (f"{head}; {target.label} reads ids as labels, so it takes output {gid}, which "
+                f"never sees a positive: drop it and renumber the classes from {target.first_id}, "
+                f"or keep {key}={need}")
+    if target.counts_every_category:
+        return (f"{head}, but {target.label} registers every category record as a class: drop it "
+                f"from 'categories' (then {key}={need - 1} is right) or set {key}={need} (its "
+                "output is never trained)")
+    return f"{head}; {target.label} loads only the classes its metainfo lists, so it is not counted"
 
 
 def _num_classes_message(target: Target, ids: list[int], need: int, says: int) -> str:
@@ -174,17 +217,21 @@ def _close(name: str, candidates: list[str]) -> str | None:
 
 
 @register
-class ClassListMismatch(DatasetRule):
+class ClassListMismatch(_UsedIds):
     code = "MC504"
     name = "class-list-mismatch"
     summary = "The classes declared in the config differ from the dataset's by name, spelling, id or order."
     severity = Severity.ERROR
 
-    def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
+    def finalize(self, state: frozenset[int], info: DatasetInfo) -> Iterator[Problem]:
         declared = info.classes
         if declared is None:
             return
-        names = {cid: n for cid, n in info.category_names().items() if not is_background_name(n)}
+        # a group record (Roboflow's category 0) or torchvision's unused id 0 is no class a
+        # class list must name
+        skip = not_classes(info, state)
+        names = {cid: n for cid, n in info.category_names().items()
+                 if not is_background_name(n) and cid not in skip}
         rows = category_rows(info)
         by_name = {n: cid for cid, n in sorted(names.items(), reverse=True)}
         if isinstance(declared, dict):

@@ -10,6 +10,7 @@ from maskcheck import geometry
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.registry import Rule, register
 from maskcheck.rules._geo import image_size, num, seg_problem
+from maskcheck.rules.numbers import rle_strings
 
 
 @register
@@ -48,5 +49,12 @@ class InvalidRle(Rule):
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         rle = geometry.of(batch).rle
+        if not rle.problem:
+            return
+        # size ["480", 640] is number-as-string's (MC009); said here is only what would
+        # still be wrong once those strings are numbers
+        quoted = rle_strings(batch)
         for r in sorted(rle.problem):
-            yield seg_problem(batch, r, rle.problem[r])
+            message = quoted[r][1] if r in quoted else rle.problem[r]
+            if message is not None:
+                yield seg_problem(batch, r, message)

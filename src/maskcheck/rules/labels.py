@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -17,6 +18,7 @@ from maskcheck.rules._util import (
     image_problems,
     is_background_name,
     merge_counts,
+    misspelled_any,
     plural,
 )
 from maskcheck.targets import effective as effective_target
@@ -24,6 +26,58 @@ from maskcheck.targets import effective as effective_target
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def group_categories(info: DatasetInfo, used: Collection[int]) -> dict[int, str]:
+    """Categories that name a group of the others, not a class: id -> name.
+
+    Roboflow's COCO export starts every class list with one such record (`{"id": 0, "name":
+    "objects", "supercategory": "none"}`, the `supercategory` of every real class) that no
+    annotation uses. It is recognized when every other category's `supercategory` is its
+    name and no annotation uses it; a reader that keeps no `supercategory` finds none.
+    """
+    cats = info.categories
+    sup = cats.get("supercategory")
+    if sup is None or len(cats) < 2:
+        return {}
+    rows = [r for r in range(len(cats)) if cats.is_object[r] and cats.id_ok[r]]
+    if len(rows) < 2:
+        return {}
+    # how many categories name each supercategory: a group is named by all the others
+    named = Counter(sup[r] for r in rows if isinstance(sup[r], str))
+    out: dict[int, str] = {}
+    for r in rows:
+        name, cid = cats.name[r], int(cats.id[r])
+        if not isinstance(name, str) or cid in used:
+            continue
+        if named[name] - (sup[r] == name) == len(rows) - 1:
+            out[cid] = name
+    return out
+
+
+def background_slot(info: DatasetInfo, used: Collection[int]) -> int | None:
+    """The id of an unused category at the background label of a direct-id target.
+
+    torchvision reads category ids as label indices and label 0 is "no object": a category
+    record at id 0 that no annotation uses only names that background slot (Roboflow's
+    placeholder is one), so it is not a defined class the model lacks data for.
+    """
+    target = effective_target(info.target)
+    bg = target.background
+    if target.remaps or bg is None or bg in used or bg not in info.category_names():
+        return None
+    return bg
+
+
+def not_classes(info: DatasetInfo, used: Collection[int]) -> set[int]:
+    """Category ids that are no class of their own when counting the defined classes
+    (single-class-collapse, class-list-mismatch): groups of the other categories and the
+    background slot of a direct-id target."""
+    out = set(group_categories(info, used))
+    slot = background_slot(info, used)
+    if slot is not None:
+        out.add(slot)
+    return out
 
 
 def _string_label_message(value: str, names: dict[int, str]) -> tuple[str, int | None]:
@@ -49,21 +103,35 @@ def _string_label_message(value: str, names: dict[int, str]) -> tuple[str, int |
 
 
 @register
-class StringLabel(Rule):
+class StringLabel(DatasetRule):
+    """Per annotation where ids are expected (COCO); once per dataset for a format that labels
+    by name and was given no class map (LabelMe, records): that is one setup problem, not
+    one per shape. State: the names seen then, with their counts."""
+
     code = "MC101"
     name = "string-label"
     summary = "A class label stored as a string where an integer id is expected."
     severity = Severity.ERROR
 
+    def initial(self, info: DatasetInfo) -> dict[str, int]:
+        return {}
+
+    def accumulate(self, state: dict[str, int], batch: Batch) -> dict[str, int]:
+        return merge_counts(state, named_labels.unmapped_names(batch))
+
+    def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return merge_counts(a, b)
+
+    def finalize(self, state: dict[str, int], info: DatasetInfo) -> Iterator[Problem]:
+        if state:
+            yield named_labels.no_class_map(state, info)
+
     def check(self, batch: Batch) -> Iterator[Problem]:
         raw = batch.anns.get("raw_category_id")
-        if raw is None:
+        if raw is None or "label" in batch.anns:  # named labels: see accumulate
             return
         strings = np.array([isinstance(v, str) for v in raw], dtype=bool)
         if not strings.any():
-            return
-        if "label" in batch.anns:  # a format that labels by name (LabelMe, records, ...)
-            yield from named_labels.string_labels(batch)
             return
         names = batch.info.category_names()
         for r in np.flatnonzero(strings).tolist():
@@ -150,6 +218,16 @@ class BackgroundIndexCollision(_CountsPerClass):
             msg = (f"class id {bg}{label} has {n}, but {target.label} reserves label {bg} for "
                    f"the background: this class is never learned. Number the classes from "
                    f"{target.first_id if bg == 0 else 0}, skipping {bg}")
+            groups = group_categories(info, counts)
+            ids = [i for i in (sorted(names) or sorted(counts)) if i not in groups]
+            need = target.renumbered_num_classes(ids)
+            if need is not None and not is_background_name(names.get(bg)):
+                # the second change the fix makes: say it in the same run
+                n = len(ids)
+                size = (f"{n} class{'' if n == 1 else 'es'} plus the background"
+                        if ids == list(range(n)) else "one more than the largest id after the shift")
+                msg += (f": add 1 to every id and build the model with "
+                        f"{target.num_classes_key}={need} ({size})")
             if bg in rows:
                 yield category_problem(info, rows[bg], msg)
             else:
@@ -177,7 +255,9 @@ class CountMismatch(Rule):
         anns, imgs = batch.anns, batch.images
         if len(anns):
             no_seg = np.isin(anns.seg_kind, (SegKind.MISSING, SegKind.EMPTY))
-            bare = anns.is_object & no_seg & ~anns.has_bbox
+            # a misspelled "segmentaion" or "bboxes" is misspelled-key's (MC010) to report
+            bare = anns.is_object & no_seg & ~anns.has_bbox & ~misspelled_any(
+                anns, ("segmentation", "bbox"))
             yield from ann_problems(
                 batch, bare,
                 lambda r: "annotation has neither a segmentation nor a bbox: it adds a label with "

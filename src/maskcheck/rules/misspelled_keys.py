@@ -32,6 +32,7 @@ class MisspelledKey(DatasetRule):
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
+        fmt = _FORMAT.get(batch.info.format, batch.info.format)
         for table, locate, order, what in (
                 (batch.images, batch.image_location, batch.image_order, "image"),
                 (batch.anns, batch.ann_location, batch.ann_order, "annotation")):
@@ -41,15 +42,33 @@ class MisspelledKey(DatasetRule):
             for r in np.flatnonzero([v is not None for v in column]).tolist():
                 for written, meant in column[r]:
                     yield Problem(
-                        f"{what} key {written!r} is not a {batch.info.format.upper()} key: did you "
+                        f"{what} key {written!r} is not a {fmt} key: did you "
                         f"mean {meant!r}? Loaders look up {meant!r} and find nothing, so the "
                         f"record loses it; rename the key", _at(locate(r), written), order(r))
 
+        # formats of one file per image (LabelMe): the file's own top-level keys
+        top = batch.images.get("misspelled_top")
+        if top is not None:
+            for r in np.flatnonzero([v is not None for v in top]).tolist():
+                loc = batch.image_location(r)
+                for written, meant in top[r]:
+                    yield Problem(_top_message(batch.info, written, meant),
+                                  replace(loc, pointer="/" + _escape(written)), batch.image_order(r))
+
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         for pointer, written, meant in info.misspelled:
-            lost = _WHAT.get(meant, f"no {meant!r}")
-            yield Problem(
-                f"top-level key {written!r} is not a {info.format.upper()} key: did you mean "
-                f"{meant!r}? pycocotools, torchvision and detectron2 look up {meant!r} only and "
-                f"would see {lost} in this file (maskcheck linted it as {meant!r}); rename the key",
-                info.locate_pointer(pointer), (0, -2))
+            yield Problem(_top_message(info, written, meant), info.locate_pointer(pointer), (0, -2))
+
+
+_FORMAT = {"coco": "COCO", "labelme": "LabelMe"}
+_LOADERS = {"coco": "pycocotools, torchvision and detectron2 look",
+            "labelme": "labelme2coco and the labelme tools look"}
+
+
+def _top_message(info: DatasetInfo, written: str, meant: str) -> str:
+    fmt = _FORMAT.get(info.format, info.format)
+    who = _LOADERS.get(info.format, "loaders look")
+    lost = _WHAT.get(meant, f"no {meant!r}")
+    return (f"top-level key {written!r} is not a {fmt} key: did you mean {meant!r}? {who} up "
+            f"{meant!r} only and would see {lost} in this file (maskcheck linted it as "
+            f"{meant!r}); rename the key")

@@ -9,16 +9,32 @@ import msgspec
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
-from maskcheck.readers.columns import MISSING
+from maskcheck.readers.columns import MISSING, is_number_text, is_numberish
 from maskcheck.registry import DatasetRule, register
-from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
+from maskcheck.rules._util import (
+    ann_problems,
+    category_problem,
+    fmt_value,
+    image_problems,
+    misspelled_fields,
+)
 
 _ANN_FIELDS = ("id", "image_id", "category_id")
 _IMG_FIELDS = ("id", "file_name", "width", "height")
 
 
 def _missing_fields(table: Any, fields: tuple[str, ...], row: int) -> list[str]:
-    return [f for f in fields if not table["has_" + f][row]]
+    """Required fields the record lacks, but for those it has misspelled (MC010's)."""
+    typos = misspelled_fields(table, row)
+    return [f for f in fields if not table["has_" + f][row] and f not in typos]
+
+
+def _lacking(table: Any, fields: tuple[str, ...]) -> np.ndarray:
+    rows = table.is_object & ~np.logical_and.reduce([table["has_" + f] for f in fields])
+    if "misspelled" in table:
+        rows &= np.array([bool(_missing_fields(table, fields, r)) if rows[r] else False
+                          for r in range(len(table))], dtype=bool)
+    return rows
 
 
 def _raw(table: Any, name: str) -> np.ndarray | None:
@@ -43,21 +59,21 @@ class MalformedRecord(DatasetRule):
         yield from ann_problems(batch, ~anns.is_object,
                                 lambda r: "this annotation is not a JSON object, so it cannot be read "
                                           "at all; training code skips it or crashes")
-        lacking = anns.is_object & ~(anns.has_id & anns.has_image_id & anns.has_category_id)
         yield from ann_problems(
-            batch, lacking,
+            batch, _lacking(anns, _ANN_FIELDS),
             lambda r: f"annotation lacks {', '.join(map(repr, _missing_fields(anns, _ANN_FIELDS, r)))}: "
                       "COCO loaders index annotations by these keys and crash or drop the record")
+        # a value that is only wrong for being a number in quotes is number-as-string's (MC009)
         raw_box = _raw(anns, "bbox")
         if raw_box is not None:
-            bad = np.array([v is not None for v in raw_box], dtype=bool)
+            bad = np.array([v is not None and not _quoted_box(v) for v in raw_box], dtype=bool)
             yield from ann_problems(
                 batch, bad,
                 lambda r: "bbox must be a list of 4 numbers [x, y, width, height], got "
                           f"{fmt_value(raw_box[r])}")
         raw_area = _raw(anns, "area")
         if raw_area is not None:
-            bad = np.array([v is not None for v in raw_area], dtype=bool)
+            bad = np.array([v is not None and not is_number_text(v) for v in raw_area], dtype=bool)
             yield from ann_problems(batch, bad,
                                     lambda r: f"area must be a number, got {fmt_value(raw_area[r])}")
         # torchvision keeps only iscrowd == 0 and COCOeval casts it to a flag: null or "no"
@@ -65,8 +81,11 @@ class MalformedRecord(DatasetRule):
         # invalid-iscrowd's (MC220).
         crowd_ok = anns.get("iscrowd_ok")
         if crowd_ok is not None:
+            raw_crowd = _raw(anns, "iscrowd")
+            quoted = (np.array([is_number_text(v) for v in raw_crowd], dtype=bool)
+                      if raw_crowd is not None else np.zeros(len(anns), dtype=bool))
             yield from ann_problems(
-                batch, anns.has_iscrowd & ~crowd_ok,
+                batch, anns.has_iscrowd & ~crowd_ok & ~quoted,
                 lambda r: f"iscrowd must be 0 or 1, got {fmt_value(_raw_at(anns, 'iscrowd', r))}")
         other = anns.is_object & (anns.seg_kind == SegKind.OTHER)
         yield from ann_problems(
@@ -80,15 +99,14 @@ class MalformedRecord(DatasetRule):
             return
         yield from image_problems(batch, ~imgs.is_object,
                                   lambda r: "this image record is not a JSON object, so it cannot be read")
-        complete = imgs.has_id & imgs.has_file_name & imgs.has_width & imgs.has_height
         yield from image_problems(
-            batch, imgs.is_object & ~complete,
+            batch, _lacking(imgs, _IMG_FIELDS),
             lambda r: f"image lacks {', '.join(map(repr, _missing_fields(imgs, _IMG_FIELDS, r)))}: "
                       "loaders need the id to attach annotations and the size to build masks")
         for dim in ("width", "height"):
             raw = _raw(imgs, dim)
             if raw is not None:
-                bad = np.array([v is not None for v in raw], dtype=bool)
+                bad = np.array([v is not None and not is_number_text(v) for v in raw], dtype=bool)
                 yield from image_problems(
                     batch, bad, lambda r, d=dim, x=raw: f"{d} must be a number, got {fmt_value(x[r])}")
         names = imgs.file_name
@@ -110,6 +128,12 @@ class MalformedRecord(DatasetRule):
             elif not isinstance(cats.name[row], str):
                 yield category_problem(info, row,
                                        f"category name must be a string, got {fmt_value(cats.name[row])}")
+
+
+def _quoted_box(value: Any) -> bool:
+    """A box that would be fine with its numeric strings unquoted: [227, 121, "284.0", 36]."""
+    return (isinstance(value, list) and len(value) == 4 and all(map(is_numberish, value))
+            and any(map(is_number_text, value)))
 
 
 def _json_text(raw: Any) -> str:
