@@ -8,7 +8,8 @@ holding an irregular segmentation (a flat list, `[[]]`, a string inside, 1e999) 
 row by row, to say exactly what is wrong. RLE objects are few (crowd regions): they are
 read typed in one call, checked with numpy, and measured with pycocotools' toBbox.
 Self-intersection uses shapely 2's vectorized validity test, after a whole-array test
-that proves most outlines simple (star-shaped around their vertex mean).
+that proves most outlines simple (star-shaped around their vertex mean); a ring shapely
+rejects is tested again with its zero-width retraces removed (`raster.drop_folds`).
 
 `of(batch)` returns the batch's `BatchGeometry`, computed once and cached on the batch,
 so the twenty-odd geometry rules share one decode. Its parts are lazy: the shapely
@@ -28,6 +29,7 @@ import numpy as np
 import shapely
 from pycocotools import mask as mask_utils
 
+from maskcheck import raster
 from maskcheck.model import Batch, SegKind
 
 _POLYS = msgspec.json.Decoder(list[list[float]] | None)
@@ -77,33 +79,46 @@ EMPTY_LIST = ("segmentation is [], an empty list, while other annotations of thi
               "raises IndexError on it. Give it a polygon or drop it")
 
 
-def describe_structure(value: Any) -> tuple[str | None, list[list[float]]]:
-    """(what is wrong, or None; the polygons to use) for a polygon list decoded in Python."""
+def describe_structure(value: Any) -> tuple[str | None, list[list[float]], list[Any]]:
+    """(what is wrong, or None; the polygons to use; the numbers written as strings, as
+    `readers.columns.TextNumber`s under /segmentation) for a polygon list decoded in Python.
+
+    A numeric string ("1780.60") counts as a number when judging the structure, so the
+    message says only what would still be wrong once the quotes go (number-as-string
+    reports the strings); a segmentation holding any is not used as geometry.
+    """
+    from maskcheck.readers.columns import is_numberish, list_text_numbers
+
     if not isinstance(value, list):
-        return "segmentation is not a list of polygons", []
+        return "segmentation is not a list of polygons", [], []
     if not value:
         return ("segmentation is [], an empty list: no mask at all. pycocotools' frPyObjects "
-                "raises IndexError on it; drop the annotation or give it a polygon"), []
-    if all(_is_number(v) for v in value):
+                "raises IndexError on it; drop the annotation or give it a polygon"), [], []
+    if all(is_numberish(v) for v in value):
         return (f"segmentation is a flat list of {len(value)} numbers; COCO expects a list of "
-                "polygons, [[x1, y1, x2, y2, ...]]: wrap it in one more list"), []
+                "polygons, [[x1, y1, x2, y2, ...]]: wrap it in one more list"), [], \
+            list_text_numbers(value, "", "segmentation", "the flat polygon")
     polys: list[list[float]] = []
+    found: list[Any] = []
+    message = None
     for k, poly in enumerate(value):
         if not isinstance(poly, list):
             return (f"segmentation[{k}] is {_short(poly)}, not a polygon (a list of numbers); "
-                    "the list mixes polygons and other values"), []
+                    "the list mixes polygons and other values"), [], found
         if not poly:
             what = "[[]]" if len(value) == 1 else f"polygon {k} is []"
             return (f"segmentation {what}: an empty polygon. pycocotools cannot rasterize it; "
-                    "remove the empty list"), []
+                    "remove the empty list"), [], found
         if any(isinstance(v, list) for v in poly):
             return (f"segmentation is nested too deep (polygon {k} holds lists); COCO expects "
-                    "a list of flat coordinate lists [[x1, y1, ...], ...]"), []
-        bad = [v for v in poly if not _is_number(v)]
-        if bad:
-            return f"polygon {k} holds {_short(bad[0])}, not a number", []
-        polys.append([float(v) for v in poly])
-    return None, polys
+                    "a list of flat coordinate lists [[x1, y1, ...], ...]"), [], found
+        found += list_text_numbers(poly, f"/{k}", f"segmentation[{k}]", f"polygon {k}")
+        bad = [v for v in poly if not is_numberish(v)]
+        if bad and message is None:
+            message = f"polygon {k} holds {_short(bad[0])}, not a number"
+        if not bad and not found:
+            polys.append([float(v) for v in poly])
+    return message, ([] if message or found else polys), found
 
 
 def _short(v: Any) -> str:
@@ -134,8 +149,10 @@ class BatchGeometry:
         if len(imgs) and known.any():
             self.image_w[known] = imgs.width[row[known]]
             self.image_h[known] = imgs.height[row[known]]
-        # Messages for polygon annotations whose structure is wrong (row -> message).
+        # Messages for polygon annotations whose structure is wrong (row -> message), and
+        # their numbers written as strings (row -> readers.columns.TextNumber list).
         self.structure: dict[int, str] = {}
+        self.text_numbers: dict[int, list[Any]] = {}
         self.polygons = self._decode_polygons()
 
     # --- polygons ---------------------------------------------------------------------
@@ -166,9 +183,11 @@ class BatchGeometry:
                 continue
             except msgspec.ValidationError:
                 pass
-            message, polys = describe_structure(_loads(raw))
+            message, polys, found = describe_structure(_loads(raw))
             if message is not None:
                 self.structure[int(rows[i])] = message
+            if found:
+                self.text_numbers[int(rows[i])] = found
             # a number beyond float range comes back as inf, for non-finite-coordinate
             values.append(polys or None)
         per_row = np.fromiter((-1 if v is None else len(v) for v in values), np.int64, len(values))
@@ -180,8 +199,8 @@ class BatchGeometry:
         bad[prow[length == 0]] = True
         if bad.any():
             for i in np.flatnonzero(bad).tolist():
-                if int(rows[i]) not in self.structure:
-                    message, _ = describe_structure(_loads(raws[i]))
+                if int(rows[i]) not in self.structure and int(rows[i]) not in self.text_numbers:
+                    message, _, _ = describe_structure(_loads(raws[i]))
                     self.structure[int(rows[i])] = message or "segmentation is not a list of polygons"
             keep = ~bad[prow]
             polys = [q for q, k in zip(polys, keep.tolist(), strict=True) if k]
@@ -229,11 +248,8 @@ class BatchGeometry:
         invalid = ~shapely.is_valid(polys)
         if not invalid.any():
             return test[invalid]
-        reasons = shapely.is_valid_reason(polys[invalid])
-        # "Ring Self-intersection" is a ring touching itself at one point (a pinch):
-        # rasterizers fill it as intended. Only rings that cross are reported.
-        crossing = np.array([r.startswith("Self-intersection") for r in reasons], dtype=bool)
-        return test[invalid][crossing]
+        crossing = test[invalid][_crossing(polys[invalid])]
+        return crossing[~_valid_once_unfolded(st, crossing)] if len(crossing) else crossing
 
     # --- RLE --------------------------------------------------------------------------
     @cached_property
@@ -337,24 +353,30 @@ class PolygonStats:
         # all points on one line: no area at all (a bow-tie's lobes can also cancel to 0)
         self.collinear = np.zeros(n, dtype=bool)
         self.extent = np.full((n, 4), np.nan)
+        # a zero-width fold, a tip the raster can cut short beyond MC211's tolerance, or a
+        # sliver: the raster may not reach the coordinate extent (raster.spike_polygons);
+        # MC211 rasterizes these few
+        self.spike = np.zeros(n, dtype=bool)
         use = np.flatnonzero(self.usable)
         if len(use):
             xy, _ = self.points_of(use)
             x, y = xy[:, 0], xy[:, 1]
-            first = np.concatenate([[0], np.cumsum(self.points[use])[:-1]])
-            nxt = np.arange(1, len(x) + 1)
-            nxt[np.cumsum(self.points[use]) - 1] = first
-            cross = x * y[nxt] - x[nxt] * y
-            self.area[use] = 0.5 * np.abs(np.add.reduceat(cross, first))
-            self.perimeter[use] = np.add.reduceat(np.hypot(x[nxt] - x, y[nxt] - y), first)
-            start = np.repeat(first, self.points[use])
-            vx, vy = x - x[start], y - y[start]
-            spread = np.add.reduceat(np.abs(vx * vy[nxt] - vx[nxt] * vy), first)
+            counts = self.points[use]
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            # each point's edge to the next point of its ring, from shifted slices (no gathers)
+            ex, ey = raster.ring_edges(x, y, first, counts)
+            # x_i y_i+1 - x_i+1 y_i, written with the edge: the same sum, no gather
+            self.area[use] = 0.5 * np.abs(np.add.reduceat(x * ey - ex * y, first))
+            self.perimeter[use] = np.add.reduceat(np.hypot(ex, ey), first)
+            vx, vy = x - np.repeat(x[first], counts), y - np.repeat(y[first], counts)
+            spread = np.add.reduceat(np.abs(vx * ey - ex * vy), first)
             self.collinear[use] = spread <= 1e-9 * np.maximum(self.perimeter[use], 1.0) ** 2
             self.extent[use, 0] = np.minimum.reduceat(x, first)
             self.extent[use, 1] = np.minimum.reduceat(y, first)
             self.extent[use, 2] = np.maximum.reduceat(x, first)
             self.extent[use, 3] = np.maximum.reduceat(y, first)
+            self.spike[use] = ~self.collinear[use] & raster.spike_polygons(
+                xy, first, counts, self.area[use], self.extent[use], edges=(ex, ey))
 
     def points_of(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(points (m, 2), polygon number of each point) for the even-length polygons `which`."""
@@ -876,3 +898,30 @@ def encode_label_image(labels: np.ndarray, ids: list[int]) -> dict[int, Encoded]
         x0, y0 = float(xs.min()), float(ys.min())
         out[inst] = (rle, float(len(p)), [x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0])
     return out
+
+
+# ------------------------------------------------------------------ crossings vs retraces
+def _crossing(polys: np.ndarray) -> np.ndarray:
+    """Which invalid polygons cross themselves. "Ring Self-intersection" is a ring touching
+    itself at one point (a pinch): rasterizers fill it as intended, so it is not counted."""
+    reasons = shapely.is_valid_reason(polys)
+    return np.array([r.startswith("Self-intersection") for r in reasons], dtype=bool)
+
+
+def _valid_once_unfolded(st: PolygonStats, which: np.ndarray) -> np.ndarray:
+    """Polygons `which` whose ring is valid once its zero-width folds are removed: a retrace
+    (out along a line and back) overlaps itself, so shapely calls it invalid, but it has no
+    lobe: pycocotools fills the same mask with or without it. A crossing has lobes either
+    way and stays."""
+    xy, ring = st.points_of(which)
+    xy, ring = raster.drop_folds(xy, ring, len(which))
+    left = np.bincount(ring, minlength=len(which))
+    out = left < 3  # nothing left to cross (a ring with area keeps 3 points)
+    keep = ~out[ring]
+    if keep.any():
+        ids = np.flatnonzero(~out)
+        _, dense = np.unique(ring[keep], return_inverse=True)
+        polys = shapely.polygons(shapely.linearrings(xy[keep], indices=dense))
+        out[ids] = shapely.is_valid(polys) | ~_crossing(polys)
+    return out
+

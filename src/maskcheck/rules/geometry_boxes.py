@@ -5,6 +5,13 @@ polygon's own coordinates (what exporters compute the box from, so no rasterizat
 enters), for RLE the pixel extent. A side may differ by BOX_PIXELS or BOX_RELATIVE of the
 mask's size in that direction, whichever is larger: a box rounded to whole pixels, or
 computed from the rasterized mask, differs by a pixel, and that is not a defect.
+
+A polygon with a fold narrower than a pixel (a zero-width spike or retrace) has a
+coordinate extent the trainer's mask does not have: pycocotools fills no pixel of the
+spike. Those few polygons (`raster.spike_polygons`, a whole-array test) are rasterized,
+and where the raster's extent is off the coordinates' by more than the tolerance the box
+is judged against the raster, clipped to the image as loaders clip it, with RASTER_SLACK
+more: the raster also loses the sub-pixel tips of sharp corners, which are no defect.
 """
 
 from __future__ import annotations
@@ -14,13 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskcheck import geometry
+from maskcheck import geometry, raster
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.registry import Option, Rule, register
 from maskcheck.rules._geo import box_text, identity_order, image_size, num
 
 BOX_PIXELS = 2.0
 BOX_RELATIVE = 0.05
+#: Extra pixels a box may differ from a rasterized extent (sub-pixel tips the raster drops).
+RASTER_SLACK = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +40,33 @@ class BoxFit:
     fits: np.ndarray  # the box fits its mask's extent
     convention: np.ndarray  # 0: none, 1: [x1, y1, x2, y2], 2: [cx, cy, w, h] fits instead
     swapped_with: dict[int, int]  # row -> row whose mask its box fits, and vice versa
+    extent: np.ndarray  # the mask extent judged: coordinates, or the raster on `on_raster`
+    on_raster: np.ndarray  # judged on the rasterized mask (a spike stretches the coordinates)
+    fits_coords: np.ndarray  # the box fits the polygon's coordinate extent
 
 
-def _fit(box: np.ndarray, ext: np.ndarray) -> np.ndarray:
+def _fit(box: np.ndarray, ext: np.ndarray, slack: np.ndarray | float = 0.0) -> np.ndarray:
     size = np.c_[ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1]]
-    tol = np.maximum(BOX_PIXELS, BOX_RELATIVE * np.c_[size, size])
+    tol = np.maximum(BOX_PIXELS, BOX_RELATIVE * np.c_[size, size]) + np.reshape(slack, (-1, 1))
     with np.errstate(invalid="ignore"):
         return (np.abs(box - ext) <= tol).all(axis=1)
+
+
+def _raster_rows(batch: Batch, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, their rasterized extent) for judged polygon masks with a spike whose raster
+    is off the coordinate extent by more than the tolerance."""
+    geo = geometry.of(batch)
+    p, st = geo.polygons, geo.poly
+    none = np.zeros(0, dtype=np.int64)
+    if not st.spike.any():
+        return none, np.zeros((0, 4))
+    spiky = np.bincount(p.row[st.spike], minlength=geo.n) > 0
+    rows = np.flatnonzero(spiky & judged & ~geo.mask.is_rle)
+    if not len(rows):
+        return none, np.zeros((0, 4))
+    ext, _ = raster.raster_extent(geo, rows)
+    off = np.isfinite(ext).all(axis=1) & ~_fit(geo.mask.extent[rows], ext)
+    return rows[off], ext[off]
 
 
 def box_fit(batch: Batch) -> BoxFit:
@@ -56,22 +85,33 @@ def box_fit(batch: Batch) -> BoxFit:
         present &= np.array([t in AREA_SHAPES for t in anns.shape_type], dtype=bool)
     xyxy = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
     mask = geometry.of(batch).mask
-    ext = mask.extent
     judged = present & mask.measured & (box[:, 2] > 0) & (box[:, 3] > 0)
-    fits = judged & _fit(xyxy, ext)
+    fits_coords = judged & _fit(xyxy, mask.extent)
+    ext = mask.extent.copy()
+    slack = np.zeros(n)
+    on_raster = np.zeros(n, dtype=bool)
+    rows, rext = _raster_rows(batch, judged)
+    judge_box = xyxy
+    if len(rows):
+        ext[rows], slack[rows], on_raster[rows] = rext, RASTER_SLACK, True
+        w, h = image_size(batch)  # loaders clip boxes to the image; the raster is clipped
+        judge_box = xyxy.copy()
+        judge_box[rows] = np.clip(xyxy[rows], 0, np.c_[w, h, w, h][rows])
+    fits = judged & _fit(judge_box, ext, slack)
     other = judged & ~fits
     convention = np.zeros(n, dtype=np.int8)
-    convention[other & _fit(box, ext)] = 1
+    convention[other & _fit(box, ext, slack)] = 1
     half = box[:, 2:] / 2
     centre = np.c_[box[:, :2] - half, box[:, :2] + half]
-    convention[other & (convention == 0) & _fit(centre, ext)] = 2
-    swapped = _swaps(anns, xyxy, ext, np.flatnonzero(other & (convention == 0)))
-    result = BoxFit(present, xyxy, judged, fits, convention, swapped)
+    convention[other & (convention == 0) & _fit(centre, ext, slack)] = 2
+    swapped = _swaps(anns, xyxy, ext, slack, np.flatnonzero(other & (convention == 0)))
+    result = BoxFit(present, xyxy, judged, fits, convention, swapped, ext, on_raster, fits_coords)
     batch.cache["box_fit"] = result
     return result
 
 
-def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, misfits: np.ndarray) -> dict[int, int]:
+def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, slack: np.ndarray,
+           misfits: np.ndarray) -> dict[int, int]:
     """Pairs in one image where box i fits mask j and box j fits mask i."""
     out: dict[int, int] = {}
     if len(misfits) < 2 or "image_row" not in anns:
@@ -84,7 +124,7 @@ def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, misfits: np.ndarray) -> dict
         m = len(rows)
         a = np.repeat(rows, m)
         b = np.tile(rows, m)
-        cross = _fit(xyxy[a], ext[b]).reshape(m, m)
+        cross = _fit(xyxy[a], ext[b], slack[b]).reshape(m, m)
         pair = cross & cross.T
         np.fill_diagonal(pair, False)
         for i, j in zip(*np.nonzero(np.triu(pair)), strict=True):
@@ -151,7 +191,7 @@ class BoxConvention(Rule):
     def check(self, batch: Batch) -> Iterator[Problem]:
         fit = box_fit(batch)
         box = batch.anns.bbox if "bbox" in batch.anns else None
-        ext = geometry.of(batch).mask.extent
+        ext = fit.extent
         for r in np.flatnonzero(fit.convention).tolist():
             e = ext[r]
             want = box_text(np.array([e[0], e[1], e[2] - e[0], e[3] - e[1]]))
@@ -173,19 +213,36 @@ class BoxMaskMismatch(Rule):
     def check(self, batch: Batch) -> Iterator[Problem]:
         fit = box_fit(batch)
         box = batch.anns.bbox
-        ext = geometry.of(batch).mask.extent
+        ext = fit.extent
         bad = fit.judged & ~fit.fits & (fit.convention == 0)
         for r in np.flatnonzero(bad).tolist():
             if r in fit.swapped_with:
                 continue  # reported as instance-misalignment
             e = ext[r]
             want = box_text(np.array([e[0], e[1], e[2] - e[0], e[3] - e[1]]))
+            if fit.on_raster[r] and fit.fits_coords[r]:
+                yield Problem(_spike_message(box[r], e), batch.ann_location(r), batch.ann_order(r))
+                continue
             off = np.abs(fit.xyxy[r] - e).max()
+            whose = "its rasterized mask" if fit.on_raster[r] else "its mask"
             yield Problem(
-                f"bbox {box_text(box[r])} does not match its mask, whose extent is {want} "
+                f"bbox {box_text(box[r])} does not match {whose}, whose extent is {want} "
                 f"(a side is {num(off)} px off; tolerance {num(BOX_PIXELS)} px or "
                 f"{BOX_RELATIVE:.0%} of the size): box and mask losses then pull towards "
                 "different objects", batch.ann_location(r), batch.ann_order(r))
+
+
+def _spike_message(box: np.ndarray, e: np.ndarray) -> str:
+    """The box fits the polygon's coordinates, not its raster: name the worse side."""
+    mw, mh = e[2] - e[0], e[3] - e[1]
+    tall = box[3] - mh >= box[2] - mw
+    side, b, m = ("tall", box[3], mh) if tall else ("wide", box[2], mw)
+    want = box_text(np.array([e[0], e[1], mw, mh]))
+    return (f"bbox {box_text(box)} is {num(b)} px {side} but the rasterized mask is {num(m)} px "
+            f"(extent {want}): a zero-width spike or retrace in the polygon (a fold narrower "
+            "than a pixel) stretches its coordinate extent, and pycocotools fills no pixel of "
+            "it, so the box target covers what the mask target does not. Fit the box to the "
+            "mask and drop the spike")
 
 
 @register
