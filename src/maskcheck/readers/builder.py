@@ -62,9 +62,10 @@ class Builder:
 
     def add_ann(self, image_row: int, label: Any, path: str, *, line: int = 0, pointer: str = "",
                 bbox: list[float] | None = None, segmentation: bytes | None = None,
-                iscrowd: int = 0, area: float | None = None, is_object: bool = True,
+                iscrowd: Any = 0, area: float | None = None, is_object: bool = True,
                 **extra: Any) -> int:
-        """`label` is an int id, a class name, MISSING, or any other JSON value (reported).
+        """`label` is an int id, a class name, MISSING, or any other JSON value (reported);
+        `iscrowd` an int, or the value as written when it is not one ("0": reported).
 
         `extra` fills reader-specific columns; a reader passes the same names for every row.
         """

@@ -9,6 +9,7 @@ report with its JSON pointer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
@@ -340,6 +341,7 @@ def from_document(doc: _Doc, where: str, spelled: dict[str, str] | None = None) 
 # A misspelled record key is systematic (one exporter wrote every record): the first records
 # and those lacking a key are looked at, and all of them only when those show a misspelling.
 _TYPO_SAMPLE = 100
+_TYPO_PREFIX = 1 << 20
 
 
 def _lacks(table: Table, required: tuple[str, ...]) -> np.ndarray:
@@ -349,28 +351,43 @@ def _lacks(table: Table, required: tuple[str, ...]) -> np.ndarray:
     return table.is_object & lacking
 
 
+def _first_keys(raw: msgspec.Raw, count: int) -> list[Any]:
+    """The keys of the first `count` records of a raw JSON list, read from its first bytes
+    only (a whole-list decode would cost a tenth of the read on a COCO-train file)."""
+    text = bytes(memoryview(raw)[:_TYPO_PREFIX]).decode("utf-8", "replace")
+    dec, out, i = json.JSONDecoder(), [], text.find("[") + 1
+    while i and len(out) < count:
+        while i < len(text) and text[i] in " \t\r\n,":
+            i += 1
+        try:
+            value, i = dec.raw_decode(text, i)
+        except ValueError:  # the list's end, or the prefix cut a record
+            break
+        out.append(list(value) if isinstance(value, dict) else None)
+    return out
+
+
 def _with_typos(raw: msgspec.Raw, table: Table, expected: tuple[str, ...],
                 suspect: np.ndarray) -> Table:
     """`table` with a `misspelled` column (None, or ((written, meant), ...) per record)."""
     n = len(table)
     if not n or not len(raw):
         return table
+    found: dict[int, tuple[tuple[str, str], ...]] = {}
+    for r, names in enumerate(_first_keys(raw, min(n, _TYPO_SAMPLE))):
+        typos = keys.misspellings(names, expected) if names is not None else {}
+        if typos:
+            found[r] = tuple(typos.items())
+    if not found and not suspect.any():
+        return table  # the common case: nothing decoded beyond the first records
     items = msgspec.json.decode(raw, type=list[msgspec.Raw])
-
-    def typos(rows: np.ndarray) -> dict[int, tuple[tuple[str, str], ...]]:
-        out = {}
-        for r in rows.tolist():
-            if not table.is_object[r]:
-                continue
-            found = keys.misspellings(msgspec.json.decode(items[r], type=dict[str, msgspec.Raw]),
-                                      expected)
-            if found:
-                out[r] = tuple(found.items())
-        return out
-
-    found = typos(np.union1d(np.flatnonzero(suspect), np.arange(min(n, _TYPO_SAMPLE))))
-    if found and len(found) < n:
-        found.update(typos(np.setdiff1d(np.arange(n), np.fromiter(found, np.int64, len(found)))))
+    rows = np.arange(n) if found else np.flatnonzero(suspect)
+    for r in rows.tolist():
+        if r in found or not table.is_object[r]:
+            continue
+        typos = keys.misspellings(msgspec.json.decode(items[r], type=dict[str, msgspec.Raw]), expected)
+        if typos:
+            found[r] = tuple(typos.items())
     if not found:
         return table
     column = np.full(n, None, dtype=object)
