@@ -15,8 +15,7 @@ from conftest import ann, coco_doc
 from maskcheck import baseline
 from maskcheck.api import lint as _lint_all
 from maskcheck.cli import main
-from maskcheck.engine import CRASH_CODE
-from maskcheck.model import Finding, Location, Report, Severity
+from maskcheck.model import CRASH_CODE, Finding, Location, Report, Severity
 
 
 def _legacy() -> dict[str, Any]:

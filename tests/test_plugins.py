@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from conftest import coco_doc
+from maskcheck.catalog import find_rule
 from maskcheck.cli import main
 from maskcheck.config import load_config
 from maskcheck.docs import first_fence, page_text, sections
 from maskcheck.plugins import PluginError, load_entry_points
-from maskcheck.registry import find_rule
 from maskcheck.testing import run_example
 
 ROOT = Path(__file__).resolve().parents[1]

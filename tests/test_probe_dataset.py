@@ -12,12 +12,12 @@ import pytest
 import maskcheck
 import probe_fixtures as pf
 from conftest import ann, coco_doc
+from maskcheck.catalog import all_rules
 from maskcheck.cli import main
 from maskcheck.docs import pages_dir
 from maskcheck.probe import CODES, probe_dataset
 from maskcheck.probe.codes import DATASET_CODES, TRANSFORM_CODES
 from maskcheck.probe.target import parse_call_args
-from maskcheck.registry import all_rules
 
 SIZE = 12  # GoodDataset's length: samples=SIZE visits every index
 

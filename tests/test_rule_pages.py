@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from maskcheck.catalog import all_rules
 from maskcheck.docs import SECTIONS, first_fence, page_path, page_text, pages_dir, sections
-from maskcheck.registry import all_rules
 from maskcheck.testing import run_example
 
 RULES = all_rules()

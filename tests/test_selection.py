@@ -7,11 +7,11 @@ import json
 import pytest
 
 from conftest import ann, coco_doc
+from maskcheck.catalog import all_rules
 from maskcheck.cli import main
 from maskcheck.engine import make_plan
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Severity
-from maskcheck.registry import all_rules
 
 # id 0 (MC103, error) and an unused class (MC107)
 DOC = coco_doc(categories=[{"id": 0, "name": "a"}, {"id": 1, "name": "b"}, {"id": 2, "name": "c"}],

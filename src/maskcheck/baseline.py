@@ -32,8 +32,7 @@ from typing import Any
 import msgspec
 
 from maskcheck import __version__
-from maskcheck.engine import CRASH_CODE
-from maskcheck.model import Finding, Location, Report
+from maskcheck.model import CRASH_CODE, Finding, Location, Report
 
 BASELINE_VERSION = 1
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from maskcheck import __version__, baseline
 from maskcheck.api import lint as run_lint
+from maskcheck.catalog import all_rules, find_rule
 from maskcheck.cli_help import Command, Group
 from maskcheck.cli_progress import LintProgress, progress_allowed
 from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags
@@ -20,7 +21,6 @@ from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
 from maskcheck.readers import FORMAT_ORDER
-from maskcheck.registry import all_rules, find_rule
 from maskcheck.reporters import FORMATS, outputs
 from maskcheck.reporters.safe import visible
 

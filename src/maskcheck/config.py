@@ -392,7 +392,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _rule_names() -> list[str]:
-    from maskcheck.registry import all_rules
+    from maskcheck.catalog import all_rules
 
     return [n for r in all_rules() for n in (r.code, r.name)]
 
@@ -470,7 +470,7 @@ def _severity(value: Any, where: str) -> dict[str, str]:
 
 
 def _options(value: Any, where: str) -> dict[str, dict[str, Any]]:
-    from maskcheck.registry import find_rule
+    from maskcheck.catalog import find_rule
 
     out: dict[str, dict[str, Any]] = {}
     for key, opts in _mapping(value, where).items():

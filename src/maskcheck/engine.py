@@ -7,12 +7,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maskcheck.catalog import all_rules, find_rule
 from maskcheck.errors import UsageProblem
-from maskcheck.model import Batch, Dataset, Finding, Location, Problem, Severity
-from maskcheck.registry import Rule, all_rules, find_rule
+from maskcheck.model import CRASH_CODE, CRASH_NAME, Batch, Dataset, Finding, Location, Problem, Severity
+from maskcheck.registry import DatasetRule, Rule, SplitRule
 
-CRASH_CODE = "MC000"
-CRASH_NAME = "rule-crashed"
 DEFAULT_BATCH_IMAGES = 4096
 
 Progress = Callable[[int], None]  # called with the number of images just linted
@@ -133,9 +132,9 @@ def lint_dataset(
             findings.append(_crash(rule, info.path, exc))
             return None
 
-    for rule in plan.rules:
-        if rule.is_dataset_rule:
-            states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
+    reducing = [r for r in plan.rules if isinstance(r, DatasetRule)]
+    for rule in reducing:
+        states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
 
     batches: Iterable[Batch] = dataset.batches(batch_size)
     if shuffle_seed is not None:
@@ -147,8 +146,8 @@ def lint_dataset(
             if rule.code in broken:
                 continue
             guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings))
-            if rule.is_dataset_rule and rule.code not in broken:
-                def reduce(r: Rule = rule, b: Batch = batch) -> Any:
+            if isinstance(rule, DatasetRule) and rule.code not in broken:
+                def reduce(r: DatasetRule = rule, b: Batch = batch) -> Any:
                     part = r.accumulate(r.initial(info), b)
                     return r.merge(states[r.code], part)
 
@@ -156,10 +155,10 @@ def lint_dataset(
         if progress is not None:
             progress(len(batch.images))
 
-    for rule in plan.rules:
-        if rule.is_dataset_rule and rule.code not in broken:
+    for rule in reducing:
+        if rule.code not in broken:
             guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings))
-            if summaries is not None and getattr(rule, "is_split_rule", False) and rule.code not in broken:
+            if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
                 summary = guarded(rule, lambda r=rule: r.summarize(states[r.code], info))
                 if rule.code not in broken:
                     summaries.setdefault(rule.code, []).append(summary)
@@ -170,7 +169,7 @@ def cross_check(plan: Plan, summaries: dict[str, list[Any]]) -> list[Finding]:
     """Run each split rule over the summaries of every dataset linted together."""
     findings: list[Finding] = []
     for rule in plan.rules:
-        if rule.code not in summaries:
+        if not isinstance(rule, SplitRule) or rule.code not in summaries:
             continue
         try:
             _stamp(plan, rule, list(rule.cross_check(summaries[rule.code])), findings)

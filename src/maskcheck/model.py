@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 
 SEVERITIES = ("error", "warning", "info")
+# The finding a rule that raised leaves behind: never a silent pass (exit 2).
+CRASH_CODE = "MC000"
+CRASH_NAME = "rule-crashed"
 
 
 class Severity(IntEnum):
@@ -351,6 +354,4 @@ class Report:
         return max((f.severity for f in self.findings), default=None)
 
     def crashed(self) -> bool:
-        from maskcheck.engine import CRASH_CODE
-
         return any(f.code == CRASH_CODE for f in self.findings)

@@ -1,7 +1,8 @@
 """Third-party rules: the `maskcheck.rules` entry-point group and local modules from the config.
 
-A plugin is imported once per process; the rule classes it brought are remembered so a
-second load re-registers the same classes instead of importing them again. A plugin that
+An entry point or a config line names a rule class, a list of them, or a module, whose rule
+classes are read from it: nothing registers itself on import. A plugin is imported once per
+process and the classes it brought are remembered (`loaded_rules`). A plugin that
 cannot be imported, or that brings a rule that is malformed or clashes with another, stops
 the run with an error naming it: a rule that silently fails to load is a check the user
 believes is running and is not.
@@ -22,7 +23,8 @@ from typing import Any
 
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Severity
-from maskcheck.registry import _REGISTRY, Rule, all_rules, register
+from maskcheck.registry import Rule
+from maskcheck.rules import BUILTIN
 
 ENTRY_POINT_GROUP = "maskcheck.rules"
 _CODE = re.compile(r"^[A-Z]{1,8}[0-9]{2,5}$")
@@ -102,42 +104,53 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
+def loaded_rules() -> list[type[Rule]]:
+    """The rule classes of every plugin loaded in this process, in load order."""
+    seen: dict[type[Rule], None] = {}
+    for classes in _loaded.values():
+        seen.update(dict.fromkeys(classes))
+    return list(seen)
+
+
 def _load(key: str, loader: Callable[[], Any]) -> None:
     if key in _loaded:  # imported earlier in this process: the same classes again
-        for cls in _loaded[key]:
-            register(cls)
         return
-    all_rules()  # built-ins first, so a plugin clashing with one is the plugin's error
-    before = set(_REGISTRY.values())
     try:
-        obj = loader()
-        for cls in _rules_in(obj):
+        classes = _rules_in(loader())
+        for cls in classes:
             _validate(cls)
-            register(cls)
     except PluginError:
         raise
     except Exception as exc:  # any failure inside third-party code names the plugin
         raise PluginError(f"{key} failed to load: {type(exc).__name__}: {exc}") from None
-    new = [c for c in _REGISTRY.values() if c not in before]
-    for cls in new:
-        try:
-            _validate(cls)
-        except ValueError as exc:
-            raise PluginError(f"{key} failed to load: {exc}") from None
-    _loaded[key] = new
+    taken = {r.code: r for r in (*BUILTIN, *loaded_rules())}  # built-ins win a clash
+    taken.update({r.name: r for r in taken.values()})
+    for cls in classes:
+        for other in (taken.get(cls.code), taken.get(cls.name)):
+            if other is not None and other is not cls:
+                raise PluginError(f"{key} failed to load: rule {cls.code} {cls.name} clashes with "
+                                  f"{other.code} {other.name}")
+        taken[cls.code] = taken[cls.name] = cls
+    _loaded[key] = classes
 
 
 def _rules_in(obj: Any) -> list[type[Rule]]:
-    """Rule classes an entry point names: a class, a list of classes, or a module."""
+    """Rule classes an entry point names: a class, a list of classes, or a module (the rule
+    classes it defines, in the order it defines them)."""
     if inspect.isclass(obj):
         if not issubclass(obj, Rule):
             raise TypeError(f"{obj.__qualname__} is not a maskcheck Rule subclass")
         return [obj]
     if isinstance(obj, list | tuple):
-        return [c for item in obj for c in _rules_in(item)]
+        out: list[type[Rule]] = []
+        for item in obj:
+            out += [c for c in _rules_in(item) if c not in out]
+        return out
     if isinstance(obj, ModuleType):
-        # A module registers its rules with @register on import; nothing more to collect.
-        return []
+        ours = (obj.__name__, obj.__name__ + ".")  # defined in it or in its own submodules
+        return [c for c in vars(obj).values()
+                if inspect.isclass(c) and issubclass(c, Rule) and isinstance(c.__dict__.get("code"), str)
+                and (c.__module__ == ours[0] or c.__module__.startswith(ours[1]))]
     raise TypeError(f"expected a Rule subclass, a list of them or a module, got {type(obj).__name__}")
 
 

@@ -1,13 +1,22 @@
-"""Rules and their registry.
+"""Rules: their kinds and the set of rules a run can choose from.
 
 A rule has a stable code (its identity), a kebab-case name that names the defect, a
 one-line summary, a default severity and typed options with defaults. Severity is
 configuration, not identity: it is never encoded in the code.
 
-One contract, two kinds. A rule may define `check` (the map step: look at one batch, yield
-problems) and/or the dataset hooks `initial`/`accumulate`/`merge`/`finalize` (the reduce
-step: a small mergeable state; `merge` must be associative and findings must not depend on
-how images were split into batches or in which order they came).
+Three kinds, told apart by type (the engine dispatches with isinstance):
+
+- `BatchRule` (also spelled `Rule`): `check(batch)` is the map step, problems from one batch.
+- `DatasetRule`: a small, picklable state folded over the batches, `initial` / `accumulate`
+  / `merge` / `finalize`. `accumulate` adds a batch to the state it is given (the engine,
+  a process pool or a cluster may fold several batches into one state), `merge` is
+  associative over states of consecutive batch runs, and findings do not depend on how the
+  images were batched or how states were merged. A dataset rule may also `check` batches.
+- `SplitRule`: a dataset rule that reports across the datasets linted together: `summarize`
+  condenses its state once a dataset is done, `cross_check` compares the summaries.
+
+Built-in rules are the explicit tuple `maskcheck.rules.BUILTIN`; plugins bring classes
+through the `maskcheck.rules` entry point (maskcheck.plugins); `maskcheck.catalog` has both.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ class Option:
 
 
 class Rule:
-    """Base class. Subclasses set the class attributes and override what they need."""
+    """A batch rule (see the module docstring); the base of every kind."""
 
     code: ClassVar[str]
     name: ClassVar[str]
@@ -58,8 +67,15 @@ class Rule:
     def check(self, batch: Batch) -> Iterable[Problem]:
         return ()
 
-    # --- the reduce step ----------------------------------------------------------------
-    is_dataset_rule: ClassVar[bool] = False
+
+BatchRule = Rule
+
+
+class DatasetRule(Rule):
+    """A rule with a state folded over every batch of a dataset (see the module docstring).
+
+    The defaults suit a rule that needs no state (it reports from `info` in `finalize`).
+    """
 
     def initial(self, info: DatasetInfo) -> Any:
         return None
@@ -74,34 +90,23 @@ class Rule:
         return ()
 
 
-class DatasetRule(Rule):
-    is_dataset_rule = True
+class SplitRule(DatasetRule):
+    """A dataset rule that reports across splits instead of within one.
 
+    `summarize(state, info)` condenses the finished state (keep it small: the engine holds one
+    summary per split until every split is linted); `cross_check(summaries)` yields problems
+    over the summaries of all the datasets linted together, in the order they were read.
+    """
 
-_REGISTRY: dict[str, type[Rule]] = {}
+    def summarize(self, state: Any, info: DatasetInfo) -> Any:
+        raise NotImplementedError
+
+    def cross_check(self, summaries: list[Any]) -> Iterable[Problem]:
+        raise NotImplementedError
 
 
 def register(cls: type[Rule]) -> type[Rule]:
-    """Class decorator: adds a rule, refusing a code or name that is already taken."""
-    for other in _REGISTRY.values():
-        if other.code == cls.code or other.name == cls.name:
-            if other is cls:
-                return cls
-            raise ValueError(f"rule {cls.code} {cls.name} clashes with {other.code} {other.name}")
-    _REGISTRY[cls.code] = cls
+    """The decorator plugins written for maskcheck 0.1 put on their rules. It registers
+    nothing: the entry point or config names the module, and its rule classes are read
+    from it (maskcheck.plugins)."""
     return cls
-
-
-def all_rules() -> list[type[Rule]]:
-    import maskcheck.rules  # noqa: F401  (registers the built-in rules)
-
-    return sorted(_REGISTRY.values(), key=lambda r: r.code)
-
-
-def find_rule(key: str) -> type[Rule] | None:
-    """A rule by code (`MC101`, any case) or name (`string-label`)."""
-    key = key.strip()
-    for rule in all_rules():
-        if rule.code.lower() == key.lower() or rule.name == key.lower():
-            return rule
-    return None

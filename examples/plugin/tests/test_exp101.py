@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 
-import maskcheck_example_plugin.rules  # noqa: F401  (registers EXP101)
+from maskcheck_example_plugin.rules import UnexpectedImageExtension
 
 from maskcheck.docs import first_fence, page_text, sections
-from maskcheck.registry import find_rule
 from maskcheck.testing import run_example
 
 
 def test_page_examples():
-    rule = find_rule("EXP101")
-    found = sections(page_text(rule))
+    found = sections(page_text(UnexpectedImageExtension))
     bad, good = first_fence(found["Example"]), first_fence(found["Use instead"])
     assert [f.code for f in run_example(*bad, "EXP101").findings] == ["EXP101"]
     assert run_example(*good, "EXP101").findings == []

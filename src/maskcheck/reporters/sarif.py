@@ -18,8 +18,7 @@ import msgspec
 from maskcheck import __version__
 from maskcheck.baseline import fingerprint
 from maskcheck.docs import HELP_URI, page_text
-from maskcheck.engine import CRASH_CODE
-from maskcheck.model import Finding, Location, Report, Severity
+from maskcheck.model import CRASH_CODE, Finding, Location, Report, Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"

@@ -39,9 +39,10 @@ class MalformedSegmentation(DatasetRule):
 
     def accumulate(self, state: _EmptyLists, batch: Batch) -> _EmptyLists:
         kind = batch.anns.seg_kind if "seg_kind" in batch.anns else np.zeros(0, dtype=np.uint8)
-        state.masks = bool(((kind == SegKind.POLYGONS) | (kind == SegKind.RLE)).any())
-        state.found = [seg_problem(batch, r, geometry.EMPTY_LIST)
-                       for r in np.flatnonzero(kind == SegKind.EMPTY).tolist()]
+        # add to the state: a worker may fold several batches into one before merging
+        state.masks = state.masks or bool(((kind == SegKind.POLYGONS) | (kind == SegKind.RLE)).any())
+        state.found += [seg_problem(batch, r, geometry.EMPTY_LIST)
+                        for r in np.flatnonzero(kind == SegKind.EMPTY).tolist()]
         return state
 
     def merge(self, a: _EmptyLists, b: _EmptyLists) -> _EmptyLists:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.readers.files import content_digest, regular_file_problem, regular_size
-from maskcheck.registry import DatasetRule, register
+from maskcheck.registry import SplitRule, register
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 
 _SPLIT = re.compile(
@@ -44,26 +44,6 @@ def split_of(path: str) -> tuple[str, str] | None:
 
 def is_train(word: str) -> bool:
     return word.startswith("train")
-
-
-class SplitRule(DatasetRule):
-    """A dataset rule that reports across splits instead of within one.
-
-    `summarize(state, info)` condenses the finished state (keep it small: the engine holds one
-    summary per split until every split is linted); `cross_check(summaries)` yields problems
-    over the summaries of all the datasets linted together, in the order they were read.
-    """
-
-    is_split_rule = True
-
-    def finalize(self, state: Any, info: DatasetInfo) -> Iterable[Problem]:
-        return ()
-
-    def summarize(self, state: Any, info: DatasetInfo) -> Any:
-        raise NotImplementedError
-
-    def cross_check(self, summaries: list[Any]) -> Iterable[Problem]:
-        raise NotImplementedError
 
 
 def _groups(summaries: list[Any]) -> Iterator[list[Any]]:
@@ -232,6 +212,16 @@ class _Files:
         return self.blob[self.offsets[k]:self.offsets[k + 1] - 1].decode("utf-8", "surrogatepass")
 
 
+@dataclass(slots=True)
+class _Named:
+    """MC512's state: the named images seen so far, as plain ints and strings."""
+
+    index: list[int] = field(default_factory=list)  # image index in the file
+    names: list[str] = field(default_factory=list)
+    found: list[str | None] = field(default_factory=list)  # each one's file as its reader found it
+    all_found: bool = True  # every batch had the reader's `image_file` (else `found` is unused)
+
+
 def _image_root(info: DatasetInfo, names: list[str]) -> Path | None:
     """The folder the images' file names are relative to, tried on a sample of names."""
     if not names:
@@ -261,30 +251,35 @@ class ImageInTwoSplits(SplitRule):
     summary = "The same image (by file name, or by content when the images are found) is in two splits."
     severity = Severity.WARNING
 
-    def initial(self, info: DatasetInfo) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
+    def initial(self, info: DatasetInfo) -> _Named:
+        return _Named()
 
-    def accumulate(self, state: list, batch: Batch) -> list:
+    def accumulate(self, state: _Named, batch: Batch) -> _Named:
         imgs = batch.images
         if not len(imgs):
             return state
         named = np.array([isinstance(v, str) and v != "" for v in imgs.file_name], dtype=bool)
-        found = imgs.image_file[named] if "image_file" in imgs else None
-        return [*state, (imgs.index[named], imgs.file_name[named], found)]
+        state.index += imgs.index[named].tolist()
+        state.names += imgs.file_name[named].tolist()
+        state.all_found = state.all_found and "image_file" in imgs
+        if state.all_found:
+            state.found += [v if isinstance(v, str) else None for v in imgs.image_file[named].tolist()]
+        else:
+            state.found = []
+        return state
 
-    def merge(self, a: list, b: list) -> list:
-        return [*a, *b]
+    def merge(self, a: _Named, b: _Named) -> _Named:
+        all_found = a.all_found and b.all_found
+        return _Named(a.index + b.index, a.names + b.names,
+                      a.found + b.found if all_found else [], all_found)
 
-    def summarize(self, state: list, info: DatasetInfo) -> _Files:
-        index = np.concatenate([i for i, _, _ in state]) if state else np.zeros(0, np.int64)
-        names = [n for _, ns, _ in state for n in ns]
-        has_found = bool(state) and all(f is not None for _, _, f in state)
-        found = [f for _, _, fs in state for f in fs] if has_found else []
+    def summarize(self, state: _Named, info: DatasetInfo) -> _Files:
+        index = np.array(state.index, dtype=np.int64)
+        has_found = state.all_found
         order = np.argsort(index, kind="stable")
         index = index[order]
-        names = [names[k] for k in order.tolist()]
-        found = [found[k] if isinstance(found[k], str) else None for k in order.tolist()] \
-            if has_found else []
+        names = [state.names[k] for k in order.tolist()]
+        found = [state.found[k] for k in order.tolist()] if has_found else []
         encoded = [n.encode("utf-8", "surrogatepass") + b"\0" for n in names]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])

@@ -1,9 +1,9 @@
 """EXP101 unexpected-image-extension: images the training pipeline will not decode.
 
 A rule is a class with a code, a kebab-case name naming the defect, a one-line summary, a
-default severity and typed options; `@register` adds it when maskcheck imports this module
-through the `maskcheck.rules` entry point. The engine stamps code, name, severity and file on
-every Problem the rule yields.
+default severity and typed options. The `maskcheck.rules` entry point names this module and
+maskcheck reads the rule classes defined in it (`@register` is an optional marker). The
+engine stamps code, name, severity and file on every Problem the rule yields.
 """
 
 from __future__ import annotations
