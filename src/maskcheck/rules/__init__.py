@@ -1,4 +1,4 @@
-"""Built-in rules: `BUILTIN` is every one of them, in code order.
+"""Built-in rules: `BUILTIN` is every one of them, grouped by module.
 
 Families: MC0xx records and ids, MC1xx labels and distribution, MC2xx geometry, MC3xx image
 files, LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, framework and splits MC5xx. A rule's
