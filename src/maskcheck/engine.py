@@ -9,7 +9,19 @@ from typing import Any
 
 from maskcheck.catalog import all_rules, find_rule
 from maskcheck.errors import UsageProblem
-from maskcheck.model import CRASH_CODE, CRASH_NAME, Batch, Dataset, Finding, Location, Problem, Severity
+from maskcheck.model import (
+    CRASH_CODE,
+    CRASH_NAME,
+    At,
+    Batch,
+    Dataset,
+    DatasetInfo,
+    Finding,
+    Location,
+    Problem,
+    Severity,
+    resolve,
+)
 from maskcheck.registry import DatasetRule, Rule, SplitRule
 
 DEFAULT_BATCH_IMAGES = 4096
@@ -90,9 +102,18 @@ def make_plan(
     return Plan(rules=rules, severity=sev)
 
 
-def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Finding]) -> None:
+def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Finding],
+           info: DatasetInfo | None = None, batch: Batch | None = None) -> None:
+    """Findings from a rule's problems; logical places (`At`) resolved through the reader."""
     sev = plan.severity_of(rule)
-    out.extend(Finding(rule.code, rule.name, sev, p.message, p.location, p.order) for p in problems)
+    for p in problems:
+        if isinstance(p.location, At):
+            if info is None:
+                raise ValueError("a logical place needs the dataset it is in")
+            loc, order = resolve(p.location, info, batch)
+        else:
+            loc, order = p.location, p.order
+        out.append(Finding(rule.code, rule.name, sev, p.message, loc, order))
 
 
 def _crash(rule: Rule, path: str, exc: BaseException) -> Finding:
@@ -145,7 +166,7 @@ def lint_dataset(
         for rule in plan.rules:
             if rule.code in broken:
                 continue
-            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings))
+            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings, info, b))
             if isinstance(rule, DatasetRule) and rule.code not in broken:
                 def reduce(r: DatasetRule = rule, b: Batch = batch) -> Any:
                     part = r.accumulate(r.initial(info), b)
@@ -157,7 +178,8 @@ def lint_dataset(
 
     for rule in reducing:
         if rule.code not in broken:
-            guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings))
+            guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings,
+                                               info))
             if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
                 summary = guarded(rule, lambda r=rule: r.summarize(states[r.code], info))
                 if rule.code not in broken:

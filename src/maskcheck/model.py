@@ -8,7 +8,7 @@ came from (an RFC 6901 JSON pointer, or a file and line) so a finding can name i
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -123,12 +123,77 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class At:
+    """Where a rule found something, as the rule knows it: an annotation or image row of the
+    batch (with a JSON pointer below the record), a category row, a pointer into the
+    dataset's file, or the dataset as a whole. The engine turns it into a `Location`
+    through the reader's locator and gives it its sort order (`resolve`); rules never
+    build either by hand. Make one with the class methods."""
+
+    kind: str  # "ann", "image", "category", "pointer", "dataset"
+    row: int = 0
+    sub: str = ""  # RFC 6901 pointer below the record: "/bbox/2"
+    category: bool = True  # ann: name its category id in the location
+    then: tuple = ()  # orders several findings at one record (the k-th polygon, say)
+
+    @classmethod
+    def ann(cls, row: int, sub: str = "", *, category: bool = True, then: tuple = ()) -> At:
+        return cls("ann", row, sub, category, then)
+
+    @classmethod
+    def image(cls, row: int, sub: str = "", *, then: tuple = ()) -> At:
+        return cls("image", row, sub, then=then)
+
+    @classmethod
+    def category_row(cls, row: int) -> At:
+        return cls("category", row)
+
+    @classmethod
+    def pointer(cls, pointer: str, *, then: tuple = ()) -> At:
+        return cls("pointer", sub=pointer, then=then)
+
+    @classmethod
+    def dataset(cls) -> At:
+        return cls("dataset")
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """What a rule yields: a message and where. The engine stamps code, rule and severity."""
+    """What a rule yields: a message and where. The engine stamps code, rule and severity.
+
+    `location` is an `At` (the engine resolves it and derives `order`), or a `Location`
+    built by the rule with its own `order`, as plugins written for 0.1 do."""
 
     message: str
-    location: Location
+    location: Location | At
     order: tuple = ()  # a sort key in source order; pointers sort wrongly as text
+
+
+def _below(loc: Location, sub: str) -> Location:
+    return replace(loc, pointer=loc.pointer + sub) if sub and loc.pointer is not None else loc
+
+
+def resolve(at: At, info: DatasetInfo, batch: Batch | None) -> tuple[Location, tuple]:
+    """The Location and sort order of a logical place. Rows of a batch need the batch:
+    a dataset rule that reports a row keeps a resolved Problem in its state."""
+    if at.kind in ("ann", "image"):
+        if batch is None:
+            raise ValueError(f"an {at.kind} row is only known in its batch (check, not finalize)")
+        if at.kind == "ann":
+            loc, order = batch.ann_location(at.row, category=at.category), batch.ann_order(at.row)
+        else:
+            loc, order = batch.image_location(at.row), batch.image_order(at.row)
+        return _below(loc, at.sub), (*order, *at.then)
+    if at.kind == "category":
+        cats = info.categories
+        cid = int(cats.id[at.row]) if cats.id_ok[at.row] else None
+        index = int(cats.index[at.row])
+        return info.locate(info.category_section, index, category_id=cid), (0, index)
+    if at.kind == "pointer":
+        return info.locate_pointer(at.sub), (0, -1, *at.then)
+    if at.kind == "dataset":
+        return Location(path=info.path), (0, -1)
+    raise ValueError(f"unknown place {at.kind!r}")
 
 
 @dataclass(frozen=True, slots=True)

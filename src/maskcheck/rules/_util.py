@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Problem
+from maskcheck.model import At, Batch, DatasetInfo, Problem
 
 BACKGROUND_NAMES = frozenset(
     {"background", "__background__", "_background_", "bg", "__bg__", "backgrounds", "back_ground"}
@@ -20,9 +20,10 @@ def is_background_name(name: Any) -> bool:
 
 def ann_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str],
                  category: bool = True) -> Iterator[Problem]:
+    """A problem at each annotation row `rows` selects (a mask or indices), in `check`."""
     for row in np.flatnonzero(rows) if rows.dtype == bool else rows:
         r = int(row)
-        yield Problem(message(r), batch.ann_location(r, category=category), batch.ann_order(r))
+        yield Problem(message(r), At.ann(r, category=category))
 
 
 def column_problems(batch: Batch, column: str, suffix: str = "") -> Iterator[Problem]:
@@ -36,17 +37,14 @@ def column_problems(batch: Batch, column: str, suffix: str = "") -> Iterator[Pro
 
 
 def image_problems(batch: Batch, rows: np.ndarray, message: Callable[[int], str]) -> Iterator[Problem]:
+    """A problem at each image row `rows` selects (a mask or indices), in `check`."""
     for row in np.flatnonzero(rows) if rows.dtype == bool else rows:
         r = int(row)
-        yield Problem(message(r), batch.image_location(r), batch.image_order(r))
+        yield Problem(message(r), At.image(r))
 
 
 def category_problem(info: DatasetInfo, row: int, message: str) -> Problem:
-    cats = info.categories
-    cid = int(cats.id[row]) if cats.id_ok[row] else None
-    index = int(cats.index[row])
-    loc = info.locate(info.category_section, index, category_id=cid)
-    return Problem(message, loc, (0, index))
+    return Problem(message, At.category_row(row))
 
 
 def fmt_value(value: Any) -> str:
