@@ -10,7 +10,7 @@ import pytest
 import typer.main
 
 from maskcheck.cli import app, main
-from maskcheck.readers import FORMAT_ORDER
+from maskcheck.readers.formats import FORMAT_ORDER
 
 COMMANDS = sorted(typer.main.get_command(app).commands)  # a new command is checked too
 

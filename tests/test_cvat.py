@@ -12,7 +12,8 @@ from pycocotools import mask as mask_utils
 from conftest import BILLION_LAUGHS
 from maskcheck.api import lint
 from maskcheck.cli import main
-from maskcheck.readers import cvat, detect
+from maskcheck.readers import cvat
+from maskcheck.readers.reading import detect
 
 DATUMARO = "openvinotoolkit__datumaro/tests/assets/cvat_dataset"
 CVAT_AI = "cvat-ai__datumaro/tests/assets/cvat_dataset"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from maskcheck import lint, readers
+from maskcheck import lint
 from maskcheck.cli import main
+from maskcheck.readers import reading as readers
 
 REFUSED = None
 LM = "wkentaro__labelme/examples"

@@ -8,7 +8,7 @@ from typing import Any
 from conftest import ann, coco_doc
 from maskcheck.engine import lint_dataset, make_plan
 from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers import read_all
+from maskcheck.readers.reading import read_all
 from maskcheck.registry import DatasetRule, Rule
 
 

@@ -1,12 +1,14 @@
 """Plugins: local modules named in the config, the `maskcheck.rules` entry-point group, the example.
 
 The last test builds examples/plugin, installs it with maskcheck into a fresh virtual
-environment (no system site-packages) and runs its rule from the installed CLI. It needs
+environment (no system site-packages) and runs its rule and its reporter from the installed CLI. It needs
 PyPI for maskcheck's dependencies (numpy, shapely, ...), so it is slow; CI runs it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -218,6 +220,7 @@ def test_example_plugin_installed_in_a_fresh_venv(tmp_path):
     only = _run([maskcheck, "lint", str(data), "--format", "json", "--select", "EXP101"],
                 env=env, cwd=tmp_path)
     assert {f["code"] for f in json.loads(only.stdout)["findings"]} == {"EXP101"}
+    only_message = json.loads(only.stdout)["findings"][0]["message"]
 
     other = _run([maskcheck, "lint", str(data), "--format", "json", "--select", "MC1",
                   "--fail-on", "warning"], env=env, cwd=tmp_path)
@@ -234,6 +237,18 @@ def test_example_plugin_installed_in_a_fresh_venv(tmp_path):
 
     explain = _run([maskcheck, "explain", "unexpected-image-extension"], env=env, cwd=tmp_path)
     assert explain.returncode == 0 and explain.stdout.startswith("# unexpected-image-extension (EXP101)")
+
+    # the plugin's reporter (the maskcheck.reporters group): on stdout, and with --report
+    csv_file = tmp_path / "findings.csv"
+    as_csv = _run([maskcheck, "lint", str(data), "--format", "example-csv", "--select", "EXP101",
+                   "--report", f"example-csv={csv_file}", "--no-progress"], env=env, cwd=tmp_path)
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
+        ["code", "severity", "path", "pointer", "line", "message"],
+        ["EXP101", "warning", str(data), "/images/1", "", only_message]]
+    assert csv_file.read_text() == as_csv.stdout
+    unknown = _run([maskcheck, "lint", str(data), "--format", "csv"], env=env, cwd=tmp_path)
+    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("concise, example-csv")
 
     # the plugin's own tests, through maskcheck's public test harness
     tests = _run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],

@@ -20,7 +20,8 @@ from maskcheck.cli import main
 from maskcheck.docs import HELP_URI, page_text
 from maskcheck.engine import make_plan
 from maskcheck.model import Finding, Location, Report, Severity
-from maskcheck.reporters import FORMATS, REPORTERS, concise, github, junit, outputs, sarif
+from maskcheck.reporters import concise, github, junit, outputs, sarif
+from maskcheck.reporters.formats import FORMATS, REPORTERS
 
 SCHEMAS = SHARED / "schemas"
 # CLI tests that compare exact output pin the rules: later rule families must not change them.

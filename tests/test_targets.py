@@ -189,7 +189,7 @@ def test_class_list_silent_without_classes(write_coco):
 
 
 def test_target_on_dataset_info(write_coco):
-    from maskcheck.readers import read_all
+    from maskcheck.readers.reading import read_all
 
     path = write_coco(_doc(CATS_1_3, [1]))
     [dataset] = list(read_all([path]))

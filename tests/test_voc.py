@@ -14,8 +14,9 @@ from pycocotools import mask as mask_utils
 
 from conftest import BILLION_LAUGHS
 from maskcheck.api import lint
-from maskcheck.readers import detect, voc
+from maskcheck.readers import voc
 from maskcheck.readers.masks import voc_colormap
+from maskcheck.readers.reading import detect
 
 VOC_REAL = "openvinotoolkit__datumaro/tests/assets/voc_dataset"
 CHESS = "roboflow__roboflow-python/tests/datasets/chess"

@@ -3,7 +3,10 @@
     python tools/import_graph.py          # a summary; exit 1 when a cycle exists
 
 Module-level imports only count as edges (an import under `if TYPE_CHECKING:` does not: it
-never runs). Imports inside functions are listed separately: they are how cycles hide.
+never runs). `from pkg import name` depends on pkg's __init__ only when `name` is defined
+there, not when it is a submodule; importing `pkg.sub.mod` also runs `pkg/sub/__init__`,
+except from inside `pkg.sub` itself. Imports inside functions are listed separately: they
+are how cycles hide.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _targets(node: ast.AST, here: str, is_pkg: bool) -> list[str]:
+def _targets(node: ast.AST, here: str, is_pkg: bool, modules: set[str]) -> list[str]:
     if isinstance(node, ast.Import):
         return [a.name for a in node.names]
     if isinstance(node, ast.ImportFrom):
@@ -34,8 +37,11 @@ def _targets(node: ast.AST, here: str, is_pkg: bool) -> list[str]:
             mod = ".".join(base + ([node.module] if node.module else []))
         else:
             mod = node.module or ""
-        # `from pkg import submodule` imports the submodule too
-        return [mod] + [f"{mod}.{a.name}" for a in node.names]
+        # `from pkg import submodule` is `import pkg.submodule`: it needs pkg's __init__ only
+        # as every import of a submodule does; a name defined in the __init__ needs it itself
+        subs = [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in modules]
+        names = [a.name for a in node.names if f"{mod}.{a.name}" not in modules]
+        return ([mod] if names else []) + subs
     return []
 
 
@@ -60,7 +66,7 @@ def scan() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
                 if isinstance(child, ast.If) and _is_type_checking(child):
                     continue
                 if isinstance(child, ast.Import | ast.ImportFrom):
-                    for target in _targets(child, name, is_pkg):
+                    for target in _targets(child, name, is_pkg, set(modules)):
                         if target in modules and target != name:
                             if top:
                                 graph[name].add(target)
@@ -71,13 +77,14 @@ def scan() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
                 visit(child, inner)
 
         visit(tree, True)
-    # importing a.b.c runs a/__init__ and a/b/__init__ first
+    # importing a.b.c runs a/__init__ and a/b/__init__ first, except for a module inside that
+    # package: its package's __init__ is already running (or done) whenever it runs
     for name in list(graph):
         for target in list(graph[name]):
             parts = target.split(".")
             for k in range(2, len(parts)):
                 parent = ".".join(parts[:k])
-                if parent in graph and parent != name:
+                if parent in graph and parent != name and not name.startswith(parent + "."):
                     graph[name].add(parent)
     return graph, late
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from maskcheck import readers
 from maskcheck.config import Config
 from maskcheck.engine import (
     DEFAULT_BATCH_IMAGES,
@@ -21,6 +20,7 @@ from maskcheck.errors import InputProblem
 from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
 from maskcheck.readers import classmap
+from maskcheck.readers import reading as readers
 from maskcheck.readers.files import Skipped
 
 

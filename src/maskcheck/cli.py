@@ -16,12 +16,16 @@ from maskcheck.api import lint as run_lint
 from maskcheck.catalog import all_rules, find_rule
 from maskcheck.cli_help import Command, Group
 from maskcheck.cli_progress import LintProgress, progress_allowed
-from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags
+from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags, suggest
 from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
-from maskcheck.readers import FORMAT_ORDER
-from maskcheck.reporters import FORMATS, outputs
+from maskcheck.plugins import load_entry_points
+from maskcheck.readers.formats import FORMAT_ORDER, LABELS
+from maskcheck.readers.reading import input_formats
+from maskcheck.readers.records import FIELDS
+from maskcheck.reporters import outputs
+from maskcheck.reporters.formats import FORMATS
 from maskcheck.reporters.safe import visible
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -69,14 +73,7 @@ def _exit_code(report: Report, fail_on: str) -> int:
 
 
 # How --help names each input format; a format missing here shows its bare NAME
-FORMAT_LABELS = {
-    "voc": "Pascal VOC (Annotations/*.xml, mask PNGs)",
-    "cvat": "CVAT for images XML",
-    "yolo": "YOLO-seg (labels/*.txt with data.yaml)",
-    "labelme": "LabelMe JSON",
-    "records": "JSON/JSONL records",
-    "coco": "COCO (.json, .json.gz)",
-}
+FORMAT_LABELS = LABELS
 _READ = ", ".join(FORMAT_LABELS.get(m.NAME, m.NAME) for m in FORMAT_ORDER)
 _RULES, _SETUP, _INPUTS, _EXIT, _CONFIG = ("Rule selection", "Training setup", "Inputs",
                                            "Exit status", "Configuration")
@@ -164,6 +161,7 @@ def lint(
     batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
+    load_entry_points()  # before checking --format and --report: plugins may bring reporters
     fmt = output_format or outputs.default_format(to_file=output is not None)
     primary = outputs.Target(outputs.check_format(fmt), output)
     extra = [outputs.parse_target(spec) for spec in reports or ()]
@@ -224,18 +222,14 @@ def _config(paths: list[Path], config_file: Path | None, *, select: list[str] | 
 
 
 def _check_input_format(name: str) -> None:
-    from maskcheck.config import suggest
-    from maskcheck.readers import FORMATS as INPUT_FORMATS
-
-    if name not in INPUT_FORMATS:
+    known = input_formats()  # the built-ins, then the plugin readers
+    if name not in known:
         raise UsageProblem(f"--input-format {name!r}: unknown input format"
-                           f"{suggest(name, list(INPUT_FORMATS))} (known: {', '.join(INPUT_FORMATS)})")
+                           f"{suggest(name, list(known))} (known: {', '.join(known)})")
 
 
 def _parse_fields(flags: list[str]) -> dict[str, str]:
     """`--field label=cls` flags as {logical field: key in the records}."""
-    from maskcheck.readers.records import FIELDS
-
     out: dict[str, str] = {}
     for flag in flags:
         key, sep, name = flag.partition("=")

@@ -413,11 +413,12 @@ def _selectors(value: Any, where: str) -> list[str]:
 
 
 def _format(value: Any, where: str) -> str:
-    from maskcheck.readers import FORMATS
+    from maskcheck.readers.reading import input_formats
 
-    if not isinstance(value, str) or value not in FORMATS:
-        raise _fail(where, f"unknown input format {value!r}{suggest(str(value), list(FORMATS))} "
-                           f"(known: {', '.join(FORMATS)})")
+    known = input_formats()  # the built-ins, then the plugin readers loaded before the file
+    if not isinstance(value, str) or value not in known:
+        raise _fail(where, f"unknown input format {value!r}{suggest(str(value), list(known))} "
+                           f"(known: {', '.join(known)})")
     return value
 
 

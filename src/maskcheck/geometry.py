@@ -31,6 +31,7 @@ from pycocotools import mask as mask_utils
 
 from maskcheck import raster
 from maskcheck.model import Batch, SegKind
+from maskcheck.readers.columns import is_numberish, list_text_numbers
 
 _POLYS = msgspec.json.Decoder(list[list[float]] | None)
 _ROWS_OF_RAW = msgspec.json.Decoder(list[list[msgspec.Raw]])
@@ -87,8 +88,6 @@ def describe_structure(value: Any) -> tuple[str | None, list[list[float]], list[
     message says only what would still be wrong once the quotes go (number-as-string
     reports the strings); a segmentation holding any is not used as geometry.
     """
-    from maskcheck.readers.columns import is_numberish, list_text_numbers
-
     if not isinstance(value, list):
         return "segmentation is not a list of polygons", [], []
     if not value:

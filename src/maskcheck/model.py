@@ -75,6 +75,8 @@ class Table:
         return self._cols[name]
 
     def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):  # slots not yet set (unpickling, copy): no column lookup
+            raise AttributeError(name)
         try:
             return self._cols[name]
         except KeyError:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskcheck import readers
 from maskcheck.model import InputError
 from maskcheck.probe.codes import Issue
+from maskcheck.readers import reading as readers
 
 VANISH_MIN = 8.0  # expected sampled items holding the class
 COLLAPSE_MIN = 8  # instances seen before "all the same label" means something

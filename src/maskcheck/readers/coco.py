@@ -231,8 +231,6 @@ def _images_table(imgs: list[Any]) -> Table:
     cols["file_name"] = object_column(_field(imgs, "file_name"))
     for name in REQUIRED_IMG:
         cols["has_" + name] = _present(_field(imgs, name))
-    from maskcheck.readers.columns import text_number_column
-
     found = text_number_column("images", cols, ("width", "height"), integer=("width", "height"))
     if found is not None:  # "640": number-as-string reports it, malformed-record does not
         cols["text_numbers"] = found

@@ -5,19 +5,23 @@ The walk goes top-down: a folder that is the root of a folder layout (Pascal VOC
 claimed whole; every other file is judged on its own, JSON by its structure (never by a
 substring of its first bytes), XML by its root element. LabelMe files are one dataset per
 folder (a split is a folder), as are SA-1B-style one-object-per-image files. Whatever holds
-no supported annotations is listed as skipped with the reason.
+no supported annotations is listed as skipped with the reason, unless another reader
+(`plugins`: one with NAME and detect, not in CLASSIFIED) claims it. They are offered only what
+the classified formats leave: a file none of them reads, and a folder that is no VOC or YOLO
+root, which a reader that claims it owns whole, as a VOC root owns what lies below it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from maskcheck.errors import InputProblem
-from maskcheck.readers import files, jsonio, keys
+from maskcheck.readers import cvat, files, jsonio, keys, records, voc, yolo
 
 # Files up to this size are classified by decoding them whole (LabelMe, records, small COCO);
 # a larger one (a COCO train split) by its first bytes, and its reader checks its structure.
@@ -29,6 +33,9 @@ _ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".7z", ".rar")
 CLASS_MAP_NAMES = frozenset({"labels.txt", "classes.txt", "class_names.txt", "labelmap.txt",
                              "obj.names", "classes.names"})
 CONFIG_NAMES = frozenset({"maskcheck.yaml", "maskcheck.yml", ".maskcheck.yaml", ".maskcheck.yml"})
+# The formats classify_file (and their folder roots) recognise by structure; every other
+# reader, built-in or plugin, is asked through its own detect() for what these leave.
+CLASSIFIED = frozenset({"voc", "cvat", "yolo", "labelme", "records", "coco"})
 
 
 @dataclass
@@ -110,8 +117,6 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
     which says precisely what its records lack. Raises InputProblem for a file that cannot
     be read or is not JSON at all.
     """
-    from maskcheck.readers import records
-
     name = path.name.lower()
     if name.endswith(_JSONL):
         return "records", ""
@@ -167,8 +172,6 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
 def classify_file(path: Path, fields: dict[str, str] | None = None,
                   named: bool = False) -> tuple[str | None, str]:
     """(format, "") or (None, reason) for one file named directly or met in a walk."""
-    from maskcheck.readers import cvat, voc, yolo
-
     where = str(path)
     problem = files.regular_file_problem(path)
     if problem is not None:
@@ -200,9 +203,26 @@ def _is_candidate(path: Path) -> bool:
     return name.endswith(_JSON + _JSONL + _ARCHIVES + (".xml", ".yaml", ".yml", ".txt"))
 
 
+def plugin_claim(path: Path, plugins: Sequence[Any]) -> str | None:
+    """The NAME of the first plugin reader whose `detect` claims `path`, or None.
+
+    A plugin's detect that raises is an InputProblem naming the file and the plugin: the
+    other inputs are still read.
+    """
+    for reader in plugins:
+        try:
+            if reader.detect(path):
+                return str(reader.NAME)
+        except Exception as exc:  # third-party code: name it, never a traceback
+            raise InputProblem(str(path), f"the {reader.NAME!r} reader plugin failed to detect "
+                                          f"its format: {type(exc).__name__}: {exc}") from None
+    return None
+
+
 def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
-             fields: dict[str, str] | None = None) -> Found:
-    """Every dataset under `root`. `roots` maps a folder layout's format to its root test."""
+             fields: dict[str, str] | None = None, plugins: Sequence[Any] = ()) -> Found:
+    """Every dataset under `root`. `roots` maps a folder layout's format to its root test;
+    `plugins` are the other readers, offered each folder and file the classified formats leave."""
     found = Found()
     walk = files.walk(root)
     found.skipped.extend(walk.skipped)
@@ -210,6 +230,20 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
 
     def under_owned(p: Path) -> bool:
         return p in owned or not owned.isdisjoint(p.parents)
+
+    def offered(p: Path) -> str | None:  # a plugin's claim, or an error noted for the file
+        try:
+            return plugin_claim(p, plugins) if plugins else None
+        except InputProblem as exc:
+            found.errors.append(exc)
+            return None
+
+    def offer_file(p: Path, skip_reason: str | None) -> None:  # no built-in format claims it
+        fmt = offered(p)
+        if fmt is not None:
+            found.claims.append(Claim(fmt, p))
+        elif skip_reason is not None:
+            found.skipped.append(files.Skipped(str(p), skip_reason))
 
     for folder in [root, *walk.dirs]:
         if under_owned(folder):
@@ -219,15 +253,22 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
                 found.claims.append(Claim(fmt, folder))
                 owned.add(folder)
                 break
+        else:
+            fmt = offered(folder)
+            if fmt is not None:
+                found.claims.append(Claim(fmt, folder))
+                owned.add(folder)
     groups: dict[tuple[str, Path], list[Path]] = {}
     for path in walk.files:
-        if under_owned(path) or not _is_candidate(path):
+        if under_owned(path):
+            continue
+        if not _is_candidate(path):
+            offer_file(path, None)  # not listed as skipped: its name says it is no annotation
             continue
         name = path.name.lower()
         if name.endswith(".txt"):
-            found.skipped.append(files.Skipped(str(path), "a text file outside any YOLO or VOC "
-                                                          "dataset (no data.yaml or labels/ beside "
-                                                          "images/)"))
+            offer_file(path, "a text file outside any YOLO or VOC dataset (no data.yaml or "
+                             "labels/ beside images/)")
             continue
         try:
             fmt, reason = classify_file(path, fields)
@@ -235,7 +276,7 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
             found.errors.append(exc)
             continue
         if fmt is None:
-            found.skipped.append(files.Skipped(str(path), reason))
+            offer_file(path, reason)
         elif fmt in ("labelme", "records-object"):  # one dataset per folder of such files
             groups.setdefault((fmt, path.parent), []).append(path)
         else:
@@ -244,4 +285,3 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
         found.claims.append(Claim(fmt, folder, members))
     found.claims.sort(key=lambda c: str(c.path))
     return found
-

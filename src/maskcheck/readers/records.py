@@ -29,7 +29,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, files, jsonio
+from maskcheck.readers import classmap, coco, files, jsonio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.columns import (
     MISSING,
@@ -103,8 +103,6 @@ def detect(path: Path) -> bool:
         return sniff(path)
     files = _json_files(path)[:50]
     # a folder with a COCO file is COCO's (results beside ground truth are read with it)
-    from maskcheck.readers import coco
-
     return any(sniff(p) for p in files) and not any(coco._sniff(p) and not sniff(p) for p in files)
 
 

@@ -51,6 +51,7 @@ from maskcheck.readers.files import (
     read_head,
     walk,
 )
+from maskcheck.targets import TARGETS
 
 NAME = "yolo"
 MAX_CLASSES = 100_000  # the largest class index (and nc) accepted from a file
@@ -424,8 +425,6 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
         return
     base = path.parent if path.is_file() else path
     todo = pairs(root, _recover(cfg, base, splits) if cfg.missing else splits)
-    from maskcheck.targets import TARGETS
-
     for n, (image_dir, label_dir) in enumerate(todo):
         # Each split is a dataset of its own, named by its label folder (`export/train/labels`),
         # so that the cross-split rules compare them. The config travels with the first only:

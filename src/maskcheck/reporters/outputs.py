@@ -1,5 +1,8 @@
 """Write every report a run asked for: the one on stdout (or `--output`) and each
 `--report FORMAT=FILE`. The CLI parses options and picks the console; this does the rest.
+
+The formats are `text`, the built-ins of reporters/formats.py, then the reporters of the
+`maskcheck.reporters` plugins loaded in this process (`reporters()`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from rich.console import Console
 
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
-from maskcheck.reporters import REPORTERS, concise, json_report, terminal
+from maskcheck.plugins import PluginError, builtin_clash, loaded_reporters
+from maskcheck.reporters import concise, json_report, terminal
+from maskcheck.reporters.formats import FORMATS, REPORTERS, Reporter
 from maskcheck.reporters.summary import statistics_rows, statistics_text
 
-FORMATS = ("text", *REPORTERS)
 STATISTICS_FORMATS = ("text", "concise", "json")
 
 
@@ -36,9 +40,36 @@ def default_format(environ: Mapping[str, str] = os.environ, to_file: bool = Fals
     return "github" if environ.get("GITHUB_ACTIONS") == "true" and not to_file else "text"
 
 
+def reporters() -> dict[str, Reporter]:
+    """Every format but `text`: the built-ins, then plugins' (one taking a built-in's name
+    is an error naming the plugin)."""
+    out = dict(REPORTERS)
+    for key, reporter in loaded_reporters():
+        if reporter.NAME in FORMATS:
+            raise builtin_clash(key, "reporter", reporter.NAME)
+        out[reporter.NAME] = _named(key, reporter.render)
+    return out
+
+
+def _named(key: str, render: Reporter) -> Reporter:
+    """A plugin's render whose failure names the plugin instead of looking like maskcheck's."""
+    def run(report: Report) -> str:
+        try:
+            text = render(report)
+        except Exception as exc:
+            raise PluginError(f"{key} failed to render the report: {type(exc).__name__}: "
+                              f"{exc}") from None
+        if not isinstance(text, str):
+            raise PluginError(f"{key} failed to render the report: render() returned "
+                              f"{type(text).__name__}, not str")
+        return text
+    return run
+
+
 def check_format(fmt: str, option: str = "--format") -> str:
-    if fmt not in FORMATS:
-        raise UsageProblem(f"{option} {fmt!r}: choose one of {', '.join(FORMATS)}")
+    known = ("text", *reporters())
+    if fmt not in known:
+        raise UsageProblem(f"{option} {fmt!r}: choose one of {', '.join(known)}")
     return fmt
 
 
@@ -88,7 +119,7 @@ def _stdout_text(report: Report, fmt: str, statistics: bool, quiet: bool) -> str
         return concise.render(report)
     if fmt == "text":
         return None
-    return REPORTERS[fmt](report)
+    return reporters()[fmt](report)
 
 
 def write_all(report: Report, primary: Target, extra: Sequence[Target], *,
@@ -106,7 +137,7 @@ def write_all(report: Report, primary: Target, extra: Sequence[Target], *,
         if t.format == "text":
             _write_rich(report, t.path, max_examples, statistics=False)
         else:
-            t.path.write_text(REPORTERS[t.format](report), encoding="utf-8")
+            t.path.write_text(reporters()[t.format](report), encoding="utf-8")
     shown = errors_only(report) if quiet else report
     text = _stdout_text(shown, primary.format, statistics, quiet)
     if primary.path is not None:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from maskcheck import geometry
 from maskcheck.model import Batch, Location, Problem
 
 
@@ -48,8 +49,6 @@ def box_text(b: np.ndarray) -> str:
 
 def image_size(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """Each annotation's image (width, height), NaN where unknown or not positive."""
-    from maskcheck import geometry
-
     geo = geometry.of(batch)
     w, h = geo.image_w, geo.image_h
     ok = (w > 0) & (h > 0)

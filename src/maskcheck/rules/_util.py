@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import At, Batch, DatasetInfo, Problem
+from maskcheck.readers.columns import MISSING
 
 BACKGROUND_NAMES = frozenset(
     {"background", "__background__", "_background_", "bg", "__bg__", "backgrounds", "back_ground"}
@@ -49,8 +50,6 @@ def category_problem(info: DatasetInfo, row: int, message: str) -> Problem:
 
 def fmt_value(value: Any) -> str:
     """A JSON-ish rendering for messages: strings quoted, long values cut."""
-    from maskcheck.readers.columns import MISSING
-
     if value is MISSING:
         return "nothing (the key is missing)"
     if isinstance(value, str):

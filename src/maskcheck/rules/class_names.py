@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.registry import DatasetRule, Option, register
+from maskcheck.registry import DatasetRule, Option
 from maskcheck.rules._util import category_problem, counts_by_id, merge_counts, plural
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
@@ -157,7 +157,6 @@ def merge_firsts(a: dict[Any, int], b: dict[Any, int]) -> dict[Any, int]:
     return out
 
 
-@register
 class SimilarClassNames(DatasetRule):
     code = "MC108"
     name = "similar-class-names"

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import column_problems
 
 
-@register
 class UnlabelledShape(DatasetRule):
     code = "MC450"
     name = "unlabelled-shape"
@@ -41,7 +40,6 @@ class UnlabelledShape(DatasetRule):
                 Location(path=path, line=line or None), (0, base + i))
 
 
-@register
 class MalformedCvatShape(Rule):
     code = "MC451"
     name = "malformed-cvat-shape"

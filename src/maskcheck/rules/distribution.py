@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck.model import DatasetInfo, Problem, Severity
-from maskcheck.registry import Option, register
+from maskcheck.registry import Option
 from maskcheck.rules._util import category_problem, category_rows, is_background_name, plural
 from maskcheck.rules.labels import _CountsPerClass, background_slot, group_categories, not_classes
 from maskcheck.targets import effective as effective_target
@@ -17,7 +17,6 @@ def _label(names: dict[int, str], cid: int) -> str:
     return f'"{names[cid]}" (id {cid})' if cid in names else f"id {cid}"
 
 
-@register
 class ClassImbalance(_CountsPerClass):
     code = "MC105"
     name = "class-imbalance"
@@ -54,7 +53,6 @@ class ClassImbalance(_CountsPerClass):
                     "validation score will be noise")
 
 
-@register
 class SingleClassCollapse(_CountsPerClass):
     code = "MC106"
     name = "single-class-collapse"
@@ -80,7 +78,6 @@ class SingleClassCollapse(_CountsPerClass):
                 "label mapping of the export")
 
 
-@register
 class UnusedClass(_CountsPerClass):
     code = "MC107"
     name = "unused-class"

@@ -21,7 +21,7 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
 from maskcheck.readers.files import content_digest, escapes, regular_size
-from maskcheck.registry import DatasetRule, register
+from maskcheck.registry import DatasetRule
 from maskcheck.rules.images import image_root
 
 MAX_LISTED = 10
@@ -138,7 +138,6 @@ class _DuplicateImages(DatasetRule):
                           info.locate(info.image_section, i, image_id=image_id), (1, i))
 
 
-@register
 class DuplicateImage(_DuplicateImages):
     code = "MC308"
     name = "duplicate-image"
@@ -149,7 +148,6 @@ class DuplicateImage(_DuplicateImages):
                    "can put one copy in train and the other in val. Keep one copy")
 
 
-@register
 class DuplicateImageConflictingLabels(_DuplicateImages):
     code = "MC309"
     name = "duplicate-image-conflicting-labels"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, category_rows, is_background_name
 from maskcheck.rules.labels import group_categories, not_classes
 from maskcheck.targets import Target, effective
@@ -54,7 +54,6 @@ class _UsedIds(DatasetRule):
         return defined if defined else sorted(state)
 
 
-@register
 class LabelOutOfRange(Rule):
     code = "MC501"
     name = "label-out-of-range"
@@ -88,7 +87,6 @@ class LabelOutOfRange(Rule):
         yield from ann_problems(batch, low | high, message)
 
 
-@register
 class NonContiguousIds(_UsedIds):
     code = "MC502"
     name = "non-contiguous-ids"
@@ -122,7 +120,6 @@ class NonContiguousIds(_UsedIds):
             yield Problem(msg, _categories_location(info), (0, -1))
 
 
-@register
 class NumClassesMismatch(_UsedIds):
     code = "MC503"
     name = "num-classes-mismatch"
@@ -216,7 +213,6 @@ def _close(name: str, candidates: list[str]) -> str | None:
     return near[0] if near else None
 
 
-@register
 class ClassListMismatch(_UsedIds):
     code = "MC504"
     name = "class-list-mismatch"

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.registry import DatasetRule, Option, register
+from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
+from maskcheck.registry import DatasetRule, Option
 
 
 @dataclass
@@ -76,16 +76,13 @@ def _merge(a: PixelState, b: PixelState) -> PixelState:
     return out
 
 
-def _class_location(info: DatasetInfo, cid: int) -> tuple:
+def _class_place(info: DatasetInfo, cid: int) -> At:
+    """The category record of class `cid`, else the document."""
     cats = info.categories
     rows = np.flatnonzero(cats.id_ok & (cats.id == cid)) if len(cats) else []
-    if len(rows):
-        index = int(cats.index[rows[0]])
-        return info.locate(info.category_section, index, category_id=cid), (0, index)
-    return info.locate_pointer(""), (0, -1)
+    return At.category_row(int(rows[0])) if len(rows) else At.pointer("")
 
 
-@register
 class BackgroundDominance(DatasetRule):
     code = "MC216"
     name = "background-dominance"
@@ -119,27 +116,25 @@ class BackgroundDominance(DatasetRule):
                 continue
             share = fg / competing
             if share < limit:
-                loc, order = _class_location(info, cid)
                 yield Problem(
                     f"class {cid} ({names.get(cid, '?')!r}) covers {share:.4%} of the pixels of the "
                     f"images holding its {_n(count, 'instance')} (below {limit:.4%}; all classes "
                     f"together: {overall:.1%}): per-pixel losses are swamped by background and the model "
                     "learns to predict background there. Weight the class up, crop around it, or "
-                    "sample its images more often", loc, order)
+                    "sample its images more often", _class_place(info, cid))
         share_empty = state.without / state.images
         if share_empty > self.opts["max_empty_share"]:
             yield Problem(
                 f"{state.without:,} of {state.images:,} images ({share_empty:.0%}) have no instance "
                 f"(above {self.opts['max_empty_share']:.0%}; foreground is {overall:.1%} of all "
                 "pixels): background swamps the loss and the model drifts towards predicting "
-                "nothing. Subsample the empty images", info.locate_pointer(""), (0, -1))
+                "nothing. Subsample the empty images", At.pointer(""))
 
 
 def _n(count: float, word: str) -> str:
     return f"{int(count):,} {word}" + ("" if int(count) == 1 else "s")
 
 
-@register
 class NoNegativeImages(DatasetRule):
     code = "MC217"
     name = "no-negative-images"
@@ -169,4 +164,4 @@ class NoNegativeImages(DatasetRule):
                 f"all {state.images:,} images hold at least one annotation: there is no pure "
                 "background image, so false positives on empty scenes are never penalized. Fine "
                 "if deployment never sees empty scenes; otherwise add some negatives",
-                info.locate_pointer(""), (0, -1))
+                At.pointer(""))

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskcheck import geometry, raster
-from maskcheck.model import Batch, Problem, Severity
-from maskcheck.registry import Option, Rule, register
+from maskcheck.model import At, Batch, Problem, Severity
+from maskcheck.readers.labelme import AREA_SHAPES
+from maskcheck.registry import Option, Rule
 from maskcheck.rules._geo import box_text, identity_order, image_size, num
 
 BOX_PIXELS = 2.0
@@ -80,8 +81,6 @@ def box_fit(batch: Batch) -> BoxFit:
     if "has_bbox" in anns:
         present &= anns.has_bbox
     if "shape_type" in anns:  # LabelMe points and lines: their own rule (MC41x) reports them
-        from maskcheck.readers.labelme import AREA_SHAPES
-
         present &= np.array([t in AREA_SHAPES for t in anns.shape_type], dtype=bool)
     xyxy = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
     mask = geometry.of(batch).mask
@@ -134,7 +133,6 @@ def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, slack: np.ndarray,
     return out
 
 
-@register
 class InvalidBoxSize(Rule):
     code = "MC208"
     name = "invalid-box-size"
@@ -153,10 +151,9 @@ class InvalidBoxSize(Rule):
             yield Problem(f"bbox {box_text(box[r])} has width {num(box[r, 2])} and height "
                           f"{num(box[r, 3])}: a box needs both above zero{hint}; torchvision's "
                           "Mask R-CNN raises on it and other loaders drop it",
-                          batch.ann_location(r), batch.ann_order(r))
+                          At.ann(r))
 
 
-@register
 class BoxOutsideImage(Rule):
     code = "MC209"
     name = "box-outside-image"
@@ -178,10 +175,9 @@ class BoxOutsideImage(Rule):
                 f"bbox {box_text(box[r])} reaches x {num(b[r, 0])}..{num(b[r, 2])}, y "
                 f"{num(b[r, 1])}..{num(b[r, 3])} on a {num(w[r])}x{num(h[r])} image (tolerance "
                 f"{num(tol)} px): it is clipped in training or belongs to another image size",
-                batch.ann_location(r), batch.ann_order(r))
+                At.ann(r))
 
 
-@register
 class BoxConvention(Rule):
     code = "MC210"
     name = "box-convention"
@@ -200,10 +196,9 @@ class BoxConvention(Rule):
             yield Problem(
                 f"bbox {box_text(box[r])} does not fit its mask as [x, y, width, height] but does "
                 f"as {kind}; COCO boxes are [x, y, width, height]: {want} here",
-                batch.ann_location(r), batch.ann_order(r))
+                At.ann(r))
 
 
-@register
 class BoxMaskMismatch(Rule):
     code = "MC211"
     name = "box-mask-mismatch"
@@ -221,7 +216,7 @@ class BoxMaskMismatch(Rule):
             e = ext[r]
             want = box_text(np.array([e[0], e[1], e[2] - e[0], e[3] - e[1]]))
             if fit.on_raster[r] and fit.fits_coords[r]:
-                yield Problem(_spike_message(box[r], e), batch.ann_location(r), batch.ann_order(r))
+                yield Problem(_spike_message(box[r], e), At.ann(r))
                 continue
             off = np.abs(fit.xyxy[r] - e).max()
             whose = "its rasterized mask" if fit.on_raster[r] else "its mask"
@@ -229,7 +224,7 @@ class BoxMaskMismatch(Rule):
                 f"bbox {box_text(box[r])} does not match {whose}, whose extent is {want} "
                 f"(a side is {num(off)} px off; tolerance {num(BOX_PIXELS)} px or "
                 f"{BOX_RELATIVE:.0%} of the size): box and mask losses then pull towards "
-                "different objects", batch.ann_location(r), batch.ann_order(r))
+                "different objects", At.ann(r))
 
 
 def _spike_message(box: np.ndarray, e: np.ndarray) -> str:
@@ -245,7 +240,6 @@ def _spike_message(box: np.ndarray, e: np.ndarray) -> str:
             "mask and drop the spike")
 
 
-@register
 class InstanceMisalignment(Rule):
     code = "MC212"
     name = "instance-misalignment"
@@ -265,4 +259,4 @@ class InstanceMisalignment(Rule):
                 "and that one's box fits "
                 "this mask: boxes and masks were paired out of order (a transform that dropped or "
                 "reordered one list but not the other)",
-                batch.ann_location(r), batch.ann_order(r))
+                At.ann(r))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck.model import Batch, Problem, SegKind, Severity
-from maskcheck.registry import Rule, register
+from maskcheck.registry import Rule
 from maskcheck.rules._util import ann_problems, image_problems
 
 
@@ -22,7 +22,6 @@ def _crowd(batch: Batch) -> tuple[np.ndarray, np.ndarray] | None:
     return anns.iscrowd, ok
 
 
-@register
 class InvalidIscrowd(Rule):
     code = "MC220"
     name = "invalid-iscrowd"
@@ -42,7 +41,6 @@ class InvalidIscrowd(Rule):
                       "that training ignores")
 
 
-@register
 class CrowdPolygon(Rule):
     code = "MC221"
     name = "crowd-polygon"
@@ -62,7 +60,6 @@ class CrowdPolygon(Rule):
                       "instances: check that it is meant to be ignored in training")
 
 
-@register
 class AllCrowdImage(Rule):
     code = "MC222"
     name = "all-crowd-image"

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import Batch, Problem, Severity
-from maskcheck.registry import Option, Rule, register
+from maskcheck.model import At, Batch, Problem, Severity
+from maskcheck.registry import Option, Rule
 from maskcheck.rules._geo import identity_order, image_size, num
 
 
-@register
 class AreaMismatch(Rule):
     code = "MC213"
     name = "area-mismatch"
@@ -52,10 +51,9 @@ class AreaMismatch(Rule):
                 f"area {num(s)} differs from the mask's area {num(c)} by {abs(s - c) / max(c, 1e-9):.0%}"
                 f"{why}. COCO evaluation buckets instances by this area (small/medium/large) and "
                 "some loaders filter on it: recompute it from the mask",
-                batch.ann_location(r), batch.ann_order(r))
+                At.ann(r))
 
 
-@register
 class EmptyMask(Rule):
     code = "MC214"
     name = "empty-mask"
@@ -67,10 +65,9 @@ class EmptyMask(Rule):
         for r in np.flatnonzero(mask.is_rle & (mask.area == 0)).tolist():
             yield Problem("the mask has no foreground pixel: an instance with nothing to segment; "
                           "its box target and mask target contradict each other. Remove it or "
-                          "redraw the mask", batch.ann_location(r), batch.ann_order(r))
+                          "redraw the mask", At.ann(r))
 
 
-@register
 class TinyInstance(Rule):
     code = "MC215"
     name = "tiny-instance"
@@ -86,7 +83,7 @@ class TinyInstance(Rule):
         for r in np.flatnonzero(tiny).tolist():
             yield Problem(f"the mask covers {num(mask.area[r])} pixels (below min_area {num(limit)}): "
                           "after downsampling to a feature map it vanishes; check that it is meant",
-                          batch.ann_location(r), batch.ann_order(r))
+                          At.ann(r))
 
 
 #: Other members a duplicate-cluster finding names before "and N more".
@@ -174,10 +171,9 @@ def _unchecked(batch: Batch) -> Iterator[Problem]:
             f"{geometry.MAX_OVERLAP_CANDIDATES:,} pairs of instances whose boxes overlap "
             f"(the cap MAX_OVERLAP_CANDIDATES; {unchecked[row]:,} found when the search "
             "stopped). Only exact duplicates (identical masks) were checked here",
-            batch.image_location(row), batch.image_order(row))
+            At.image(row))
 
 
-@register
 class DuplicateInstance(Rule):
     code = "MC218"
     name = "duplicate-instance"
@@ -193,11 +189,10 @@ class DuplicateInstance(Rule):
                 f"({_iou_text(lo, hi)}): {_listed(batch, others, lambda r: _where(batch, r))}. "
                 "The model is taught to predict it several times, which non-maximum "
                 "suppression then fights; keep one",
-                batch.ann_location(first), batch.ann_order(first))
+                At.ann(first))
         yield from _unchecked(batch)
 
 
-@register
 class ConflictingLabels(Rule):
     code = "MC219"
     name = "conflicting-labels"
@@ -213,5 +208,5 @@ class ConflictingLabels(Rule):
             yield Problem(
                 f"this mask, class {cid}, is the same object ({_iou_text(lo, hi)}) as {listed}: "
                 "one object, contradictory targets. Decide on one class",
-                batch.ann_location(first), batch.ann_order(first))
+                At.ann(first))
         yield from _unchecked(batch)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
-from maskcheck.registry import DatasetRule, Option, Rule, register
+from maskcheck.model import At, Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.registry import DatasetRule, Option, Rule
 from maskcheck.rules._geo import image_size, num, seg_problem
 
 
@@ -19,7 +19,6 @@ class _EmptyLists:
     found: list[Problem] = field(default_factory=list)  # its `segmentation: []` annotations
 
 
-@register
 class MalformedSegmentation(DatasetRule):
     code = "MC201"
     name = "malformed-segmentation"
@@ -53,7 +52,6 @@ class MalformedSegmentation(DatasetRule):
             yield from state.found
 
 
-@register
 class DegeneratePolygon(Rule):
     code = "MC202"
     name = "degenerate-polygon"
@@ -79,7 +77,6 @@ class DegeneratePolygon(Rule):
             yield seg_problem(batch, int(p.row[i]), msg, int(p.part[i]))
 
 
-@register
 class SelfIntersectingPolygon(Rule):
     code = "MC203"
     name = "self-intersecting-polygon"
@@ -106,7 +103,6 @@ class SelfIntersectingPolygon(Rule):
                 int(p.part[i]))
 
 
-@register
 class NonFiniteCoordinate(Rule):
     code = "MC204"
     name = "non-finite-coordinate"
@@ -130,10 +126,9 @@ class NonFiniteCoordinate(Rule):
         bad = present & ~np.isfinite(box).all(axis=1)
         for r in np.flatnonzero(bad).tolist():
             yield Problem(f"bbox {list(map(float, box[r]))} holds a non-finite value: box regression "
-                          "targets become NaN", batch.ann_location(r), batch.ann_order(r))
+                          "targets become NaN", At.ann(r))
 
 
-@register
 class PolygonOutsideImage(Rule):
     code = "MC205"
     name = "polygon-outside-image"

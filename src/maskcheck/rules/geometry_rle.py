@@ -8,12 +8,11 @@ import numpy as np
 
 from maskcheck import geometry
 from maskcheck.model import Batch, Problem, Severity
-from maskcheck.registry import Rule, register
+from maskcheck.registry import Rule
 from maskcheck.rules._geo import image_size, num, seg_problem
 from maskcheck.rules.numbers import rle_strings
 
 
-@register
 class RleSizeMismatch(Rule):
     code = "MC206"
     name = "rle-size-mismatch"
@@ -40,7 +39,6 @@ class RleSizeMismatch(Rule):
                 "lines up with the pixels", "size")
 
 
-@register
 class InvalidRle(Rule):
     code = "MC207"
     name = "invalid-rle"

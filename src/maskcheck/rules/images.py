@@ -26,7 +26,7 @@ from maskcheck.readers.files import (
     read_image_header,
     regular_file_problem,
 )
-from maskcheck.registry import DatasetRule, Option, Rule, register
+from maskcheck.registry import DatasetRule, Option, Rule
 from maskcheck.rules._util import image_problems
 
 PROBE = 20  # file names tried when looking for the images folder
@@ -182,7 +182,6 @@ def _name(batch: Batch, r: int) -> str:
     return repr(batch.images.file_name[r])
 
 
-@register
 class MissingImageFile(Rule):
     code = "MC301"
     name = "missing-image-file"
@@ -199,7 +198,6 @@ class MissingImageFile(Rule):
                       "loader raises FileNotFoundError when it reaches this image")
 
 
-@register
 class UnreadableImage(Rule):
     code = "MC302"
     name = "unreadable-image"
@@ -214,7 +212,6 @@ class UnreadableImage(Rule):
                                   lambda r: f"image file {_name(batch, r)}: {scan.message[r]}")
 
 
-@register
 class ImageSizeMismatch(Rule):
     code = "MC303"
     name = "image-size-mismatch"
@@ -244,7 +241,6 @@ class ImageSizeMismatch(Rule):
         yield from image_problems(batch, bad, message)
 
 
-@register
 class InvalidImageSize(Rule):
     code = "MC304"
     name = "invalid-image-size"
@@ -263,7 +259,6 @@ class InvalidImageSize(Rule):
                       "positive width and height; masks cannot be built and loaders divide by it")
 
 
-@register
 class DuplicateFileName(DatasetRule):
     code = "MC305"
     name = "duplicate-file-name"
@@ -308,7 +303,6 @@ class DuplicateFileName(DatasetRule):
                 "and validation leaks", info.locate(info.image_section, i), (1, i))
 
 
-@register
 class FileNameEscapes(Rule):
     code = "MC306"
     name = "file-name-escapes"
@@ -328,7 +322,6 @@ class FileNameEscapes(Rule):
                       "store paths relative to the images folder")
 
 
-@register
 class ImageTooLarge(Rule):
     code = "MC307"
     name = "image-too-large"

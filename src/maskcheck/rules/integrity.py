@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity, Table
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
 
 _EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -62,7 +62,6 @@ class _DuplicateIds(DatasetRule):
     id_key = "image_id"
 
 
-@register
 class DuplicateImageId(_DuplicateIds):
     code = "MC003"
     name = "duplicate-image-id"
@@ -78,7 +77,6 @@ class DuplicateImageId(_DuplicateIds):
         return batch.images
 
 
-@register
 class DuplicateAnnotationId(_DuplicateIds):
     code = "MC004"
     name = "duplicate-annotation-id"
@@ -94,7 +92,6 @@ class DuplicateAnnotationId(_DuplicateIds):
         return batch.anns
 
 
-@register
 class DuplicateCategoryId(DatasetRule):
     code = "MC005"
     name = "duplicate-category-id"
@@ -118,7 +115,6 @@ class DuplicateCategoryId(DatasetRule):
                 first[cid] = row
 
 
-@register
 class DuplicateCategoryName(DatasetRule):
     code = "MC006"
     name = "duplicate-category-name"
@@ -153,7 +149,6 @@ def _image_id_text(anns: Table, raw: np.ndarray | None, row: int) -> str:
     return str(int(anns.image_id[row]))
 
 
-@register
 class OrphanAnnotation(Rule):
     code = "MC007"
     name = "orphan-annotation"
@@ -176,7 +171,6 @@ class OrphanAnnotation(Rule):
                       "loaders drop the annotation (or raise KeyError), so the instance is never trained")
 
 
-@register
 class ImageWithoutAnnotations(Rule):
     code = "MC008"
     name = "image-without-annotations"

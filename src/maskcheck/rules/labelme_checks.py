@@ -12,7 +12,7 @@ import numpy as np
 
 from maskcheck.model import Batch, Problem, Severity
 from maskcheck.readers.labelme import AREA_SHAPES, POINTS
-from maskcheck.registry import Rule, register
+from maskcheck.registry import Rule
 from maskcheck.rules._util import ann_problems, column_problems, image_problems
 
 
@@ -20,7 +20,6 @@ def _is_labelme(batch: Batch) -> bool:
     return batch.info.format == "labelme" and "shape_type" in batch.anns
 
 
-@register
 class LabelmeShapeNotMask(Rule):
     code = "MC410"
     name = "labelme-shape-not-mask"
@@ -44,7 +43,6 @@ class LabelmeShapeNotMask(Rule):
         yield from ann_problems(batch, bad, message)
 
 
-@register
 class LabelmePointCount(Rule):
     code = "MC411"
     name = "labelme-point-count"
@@ -81,7 +79,6 @@ class LabelmePointCount(Rule):
         yield from ann_problems(batch, bad, message)
 
 
-@register
 class LabelmeImageMissing(Rule):
     code = "MC412"
     name = "labelme-image-missing"
@@ -107,7 +104,6 @@ class LabelmeImageMissing(Rule):
         yield from image_problems(batch, missing, message)
 
 
-@register
 class LabelmeGroupMixedLabels(Rule):
     code = "MC413"
     name = "labelme-group-mixed-labels"
@@ -140,7 +136,6 @@ class LabelmeGroupMixedLabels(Rule):
         yield from ann_problems(batch, np.array(bad, dtype=np.int64), message)
 
 
-@register
 class LabelmeShapeMalformed(Rule):
     code = "MC414"
     name = "labelme-shape-malformed"

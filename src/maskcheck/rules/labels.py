@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
 from maskcheck.rules._util import (
     ann_problems,
@@ -102,7 +102,6 @@ def _string_label_message(value: str, names: dict[int, str]) -> tuple[str, int |
             "integer ids"), None
 
 
-@register
 class StringLabel(DatasetRule):
     """Per annotation where ids are expected (COCO); once per dataset for a format that labels
     by name and was given no class map (LabelMe, records): that is one setup problem, not
@@ -141,7 +140,6 @@ class StringLabel(DatasetRule):
             yield Problem(message, loc, batch.ann_order(r))
 
 
-@register
 class UnmappedClass(Rule):
     code = "MC102"
     name = "unmapped-class"
@@ -196,7 +194,6 @@ class _CountsPerClass(DatasetRule):
         return merge_counts(a[0], b[0]), first
 
 
-@register
 class BackgroundIndexCollision(_CountsPerClass):
     code = "MC103"
     name = "background-index-collision"
@@ -243,7 +240,6 @@ class BackgroundIndexCollision(_CountsPerClass):
                     "annotations or rename the class")
 
 
-@register
 class CountMismatch(Rule):
     code = "MC104"
     name = "count-mismatch"

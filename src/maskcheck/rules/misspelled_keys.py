@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.registry import DatasetRule, register
+from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
+from maskcheck.registry import DatasetRule
 
 _WHAT = {"images": "no images", "annotations": "no annotations", "categories": "no class list",
          "shapes": "no shapes"}
@@ -19,11 +19,6 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _at(loc: Location, key: str) -> Location:
-    return replace(loc, pointer=f"{loc.pointer or ''}/{_escape(key)}") if loc.pointer is not None else loc
-
-
-@register
 class MisspelledKey(DatasetRule):
     code = "MC010"
     name = "misspelled-key"
@@ -33,9 +28,7 @@ class MisspelledKey(DatasetRule):
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         fmt = _FORMAT.get(batch.info.format, batch.info.format)
-        for table, locate, order, what in (
-                (batch.images, batch.image_location, batch.image_order, "image"),
-                (batch.anns, batch.ann_location, batch.ann_order, "annotation")):
+        for table, place, what in ((batch.images, At.image, "image"), (batch.anns, At.ann, "annotation")):
             column = table.get("misspelled")
             if column is None:
                 continue
@@ -44,7 +37,7 @@ class MisspelledKey(DatasetRule):
                     yield Problem(
                         f"{what} key {written!r} is not a {fmt} key: did you "
                         f"mean {meant!r}? Loaders look up {meant!r} and find nothing, so the "
-                        f"record loses it; rename the key", _at(locate(r), written), order(r))
+                        f"record loses it; rename the key", place(r, "/" + _escape(written)))
 
         # formats of one file per image (LabelMe): the file's own top-level keys
         top = batch.images.get("misspelled_top")
@@ -57,7 +50,7 @@ class MisspelledKey(DatasetRule):
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         for pointer, written, meant in info.misspelled:
-            yield Problem(_top_message(info, written, meant), info.locate_pointer(pointer), (0, -2))
+            yield Problem(_top_message(info, written, meant), At.pointer(pointer))
 
 
 _FORMAT = {"coco": "COCO", "labelme": "LabelMe"}

@@ -22,7 +22,7 @@ import numpy as np
 from maskcheck import geometry
 from maskcheck.model import Batch, Location, Problem, Severity
 from maskcheck.readers.columns import TextNumber, as_number, rle_text_numbers, unquote_numbers
-from maskcheck.registry import Rule, register
+from maskcheck.registry import Rule
 
 _WHY = ("torchvision, detectron2 and COCOeval fail on it while numpy converts it silently, so one "
         "loader works and the next crashes")
@@ -67,7 +67,6 @@ def _at(loc: Location, pointer: str) -> Location:
     return replace(loc, pointer=pointer)
 
 
-@register
 class NumberAsString(Rule):
     code = "MC009"
     name = "number-as-string"

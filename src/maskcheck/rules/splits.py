@@ -9,7 +9,9 @@ compared.
 Each split rule is a dataset rule whose state, once the split is linted, is condensed into a
 small summary (the category list; class counts by name; file-name hashes packed into numpy
 arrays, about 30 bytes an image); `cross_check` compares the summaries after every dataset
-has been linted, so no split is held in memory while the next is read.
+has been linted, so no split is held in memory while the next is read. A summary keeps the
+locations its findings may need (`_Where`), not the DatasetInfo: a multi-file reader's
+`locator` holds the split's whole image and annotation tables, and does not pickle.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.readers.files import content_digest, regular_file_problem, regular_size
-from maskcheck.registry import SplitRule, register
+from maskcheck.registry import SplitRule
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 
 _SPLIT = re.compile(
@@ -57,13 +59,41 @@ def _groups(summaries: list[Any]) -> Iterator[list[Any]]:
             yield sorted(group, key=lambda s: (not is_train(s.split[1]), s.path))
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a split's records are, located once by `summarize` (see the module docstring)."""
+
+    path: str
+    image_section: str
+    category_section: str
+    categories: Location  # the category list as a whole
+    category_rows: dict[tuple[int, int], Location]  # (index in the list, id) -> the record
+    images: tuple[Location, ...] | None = None  # per image of a _Files, when a locator places them
+
+    def image(self, index: int, k: int) -> Location:
+        """Image `index` of the file, the k-th of its summary."""
+        if self.images is None:
+            return Location(path=self.path, pointer=f"/{self.image_section}/{index}")
+        return self.images[k]
+
+
+def _where(info: DatasetInfo, images: np.ndarray | None = None) -> _Where:
+    rows = {(i, cid): info.locate(info.category_section, i, category_id=cid)
+            for i, cid, _ in _category_rows(info)}
+    # a file that names no split is never cross-checked: its images need no location
+    located = None if images is None or info.locator is None or split_of(info.path) is None \
+        else tuple(info.locate(info.image_section, i) for i in images.tolist())
+    return _Where(info.path, info.image_section, info.category_section,
+                  info.locate_pointer(f"/{info.category_section}"), rows, located)
+
+
 # --- MC510: category lists that differ between splits ----------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Categories:
     path: str
     split: tuple[str, str] | None
     cats: tuple[tuple[int, int, str], ...]  # (index in the list, id, name) for well-formed rows
-    info: DatasetInfo  # only for locate(); the info holds no image or annotation data
+    where: _Where
 
 
 def _category_rows(info: DatasetInfo) -> tuple[tuple[int, int, str], ...]:
@@ -73,11 +103,9 @@ def _category_rows(info: DatasetInfo) -> tuple[tuple[int, int, str], ...]:
 
 
 def _cat_problem(s: Any, index: int, cid: int, message: str) -> Problem:
-    loc = s.info.locate(s.info.category_section, index, category_id=cid)
-    return Problem(message, loc, (0, index))
+    return Problem(message, s.where.category_rows[(index, cid)], (0, index))
 
 
-@register
 class SplitCategoriesDiffer(SplitRule):
     code = "MC510"
     name = "split-categories-differ"
@@ -85,7 +113,7 @@ class SplitCategoriesDiffer(SplitRule):
     severity = Severity.ERROR
 
     def summarize(self, state: Any, info: DatasetInfo) -> _Categories:
-        return _Categories(info.path, split_of(info.path), _category_rows(info), info)
+        return _Categories(info.path, split_of(info.path), _category_rows(info), _where(info))
 
     def cross_check(self, summaries: list[_Categories]) -> Iterator[Problem]:
         for group in _groups(summaries):
@@ -112,7 +140,7 @@ class SplitCategoriesDiffer(SplitRule):
                     yield Problem(
                         f'class "{cat}" (id {cid}) of {name} is missing from this split\'s '
                         "categories: the splits disagree on the class list",
-                        other.info.locate_pointer(f"/{other.info.category_section}"), (0, -1))
+                        other.where.categories, (0, -1))
                 same = {n for _, _, n in other.cats} == set(ref_by_name) and not missing
                 mine = [n for _, _, n in other.cats]
                 theirs = [n for _, _, n in ref.cats]
@@ -121,7 +149,7 @@ class SplitCategoriesDiffer(SplitRule):
                         f"the categories are listed in a different order than in {name} "
                         f"({', '.join(mine[:8])} against {', '.join(theirs[:8])}): a loader that "
                         "numbers classes by list position gives them different labels per split",
-                        other.info.locate_pointer(f"/{other.info.category_section}"), (0, -1))
+                        other.where.categories, (0, -1))
 
 
 # --- MC511: classes annotated in val that train never shows ---------------------------------
@@ -131,10 +159,9 @@ class _Used:
     split: tuple[str, str] | None
     used: dict[str, tuple[int, int]]  # class name (or "id N") -> (category id, annotations)
     rows: dict[int, int]  # category id -> index in the category list
-    info: DatasetInfo
+    where: _Where
 
 
-@register
 class ClassMissingFromTrain(SplitRule):
     code = "MC511"
     name = "class-missing-from-train"
@@ -158,7 +185,7 @@ class ClassMissingFromTrain(SplitRule):
         names = info.category_names()
         used = {names.get(cid, f"id {cid}"): (cid, n) for cid, n in sorted(state.items())}
         rows = {cid: i for i, cid, _ in reversed(_category_rows(info))}
-        return _Used(info.path, split_of(info.path), used, rows, info)
+        return _Used(info.path, split_of(info.path), used, rows, _where(info))
 
     def cross_check(self, summaries: list[_Used]) -> Iterator[Problem]:
         for group in _groups(summaries):
@@ -178,8 +205,7 @@ class ClassMissingFromTrain(SplitRule):
                     if cid in other.rows:
                         yield _cat_problem(other, other.rows[cid], cid, msg)
                     else:
-                        yield Problem(msg, other.info.locate_pointer(f"/{other.info.category_section}"),
-                                      (0, -1))
+                        yield Problem(msg, other.where.categories, (0, -1))
 
 
 # --- MC512: one image in two splits ----------------------------------------------------------
@@ -199,7 +225,7 @@ class _Files:
     offsets: np.ndarray
     sizes: np.ndarray  # file size in bytes, -1 when the image was not found
     root: str | None  # the folder the file names resolve in, when images were found
-    info: DatasetInfo
+    where: _Where
     found: tuple[str | None, ...] = ()  # each image's file as its reader found it, if it says
 
     def file(self, k: int) -> Path | None:
@@ -244,7 +270,6 @@ def _content_hash(path: Path | None) -> bytes | None:
     return None if path is None else content_digest(path)
 
 
-@register
 class ImageInTwoSplits(SplitRule):
     code = "MC512"
     name = "image-in-two-splits"
@@ -291,7 +316,8 @@ class ImageInTwoSplits(SplitRule):
             if size is not None:  # a missing image (or a FIFO: never opened) keeps size -1
                 sizes[k] = size
         return _Files(info.path, split_of(info.path), index, _name_hash(names), b"".join(encoded),
-                      offsets, sizes, None if root is None else str(root), info, tuple(found))
+                      offsets, sizes, None if root is None else str(root), _where(info, index),
+                      tuple(found))
 
     def cross_check(self, summaries: list[_Files]) -> Iterator[Problem]:
         for group in _groups(summaries):
@@ -313,7 +339,7 @@ class ImageInTwoSplits(SplitRule):
                 continue  # two different pictures that happen to share a name
             same_name.add((x, y))
             how = "the same file name and content" if both_found else "the same file name"
-            yield self._problem(b, y, f'image "{name}" is also in {other} (/{a.info.image_section}/'
+            yield self._problem(b, y, f'image "{name}" is also in {other} (/{a.where.image_section}/'
                                       f"{int(a.index[x])}), {how}: evaluating on training images "
                                       "overstates accuracy. Keep each image in one split")
         yield from self._same_content(a, b, same_name)
@@ -340,12 +366,11 @@ class ImageInTwoSplits(SplitRule):
                 if d is not None and d == digest(a, 0, x):
                     yield self._problem(
                         b, y, f'image "{b.name(y)}" has the same content as "{a.name(x)}" in '
-                              f"{Path(a.path).name} (/{a.info.image_section}/{int(a.index[x])}): "
+                              f"{Path(a.path).name} (/{a.where.image_section}/{int(a.index[x])}): "
                               "the same picture in two splits overstates accuracy. Keep it in one")
                     break
 
     @staticmethod
     def _problem(s: _Files, k: int, message: str) -> Problem:
         index = int(s.index[k])
-        loc: Location = s.info.locate(s.info.image_section, index)
-        return Problem(message, loc, (1, index))
+        return Problem(message, s.where.image(index, k), (1, index))

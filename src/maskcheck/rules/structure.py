@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Problem, SegKind, Severity
 from maskcheck.readers.columns import MISSING, is_number_text, is_numberish
-from maskcheck.registry import DatasetRule, register
+from maskcheck.registry import DatasetRule
 from maskcheck.rules._util import (
     ann_problems,
     category_problem,
@@ -41,7 +41,6 @@ def _raw(table: Any, name: str) -> np.ndarray | None:
     return table.get("raw_" + name)
 
 
-@register
 class MalformedRecord(DatasetRule):
     code = "MC001"
     name = "malformed-record"
@@ -116,7 +115,7 @@ class MalformedRecord(DatasetRule):
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         for pointer, message in info.problems:
-            yield Problem(message, info.locate_pointer(pointer), (0, -1))
+            yield Problem(message, At.pointer(pointer))
         cats = info.categories
         for row in range(len(cats)):
             if not cats.is_object[row]:
@@ -186,7 +185,6 @@ def _raw_at(table: Any, field: str, row: int) -> Any:
     return None if raw is None else raw[row]
 
 
-@register
 class InvalidIdType(DatasetRule):
     code = "MC002"
     name = "invalid-id-type"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, plural
 
 
@@ -35,7 +35,6 @@ def _case_hint(twin: str | None, what: str) -> str:
             f"rename one of the {what}")
 
 
-@register
 class UnreadableVocFile(DatasetRule):
     code = "MC440"
     name = "unreadable-voc-file"
@@ -53,7 +52,6 @@ class UnreadableVocFile(DatasetRule):
                                 i)
 
 
-@register
 class InstanceSpansClasses(Rule):
     code = "MC441"
     name = "instance-spans-classes"
@@ -83,7 +81,6 @@ class InstanceSpansClasses(Rule):
         yield from ann_problems(batch, spans, message)
 
 
-@register
 class SplitIdWithoutFiles(DatasetRule):
     code = "MC442"
     name = "split-id-without-files"
@@ -101,7 +98,6 @@ class SplitIdWithoutFiles(DatasetRule):
                 "listed id and stop with FileNotFoundError. Remove the line or add the files", i)
 
 
-@register
 class ImageWithoutAnnotationFile(DatasetRule):
     code = "MC443"
     name = "image-without-annotation-file"
@@ -120,7 +116,6 @@ class ImageWithoutAnnotationFile(DatasetRule):
                 f"one that lists the annotations never sees it{_case_hint(twin, 'files')}", i)
 
 
-@register
 class AnnotationWithoutImage(DatasetRule):
     code = "MC444"
     name = "annotation-without-image"
@@ -138,7 +133,6 @@ class AnnotationWithoutImage(DatasetRule):
                 f"when it reaches this sample{_case_hint(twin, 'files')}", i)
 
 
-@register
 class InvalidBndbox(Rule):
     code = "MC445"
     name = "invalid-bndbox"

@@ -15,7 +15,7 @@ import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.readers.yolo import BOX, POLYGON
-from maskcheck.registry import DatasetRule, Rule, register
+from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, image_problems, plural
 
 
@@ -23,7 +23,6 @@ def _is_yolo(batch: Batch) -> bool:
     return batch.info.format == "yolo" and "has_label_file" in batch.images
 
 
-@register
 class YoloCoordinateOutOfRange(Rule):
     code = "MC420"
     name = "yolo-coordinate-out-of-range"
@@ -48,7 +47,6 @@ class YoloCoordinateOutOfRange(Rule):
         yield from ann_problems(batch, bad, message)
 
 
-@register
 class YoloMalformedRow(Rule):
     code = "MC421"
     name = "yolo-malformed-row"
@@ -69,7 +67,6 @@ class YoloMalformedRow(Rule):
                     "background", loc, (1, int(imgs.index[r]), line))
 
 
-@register
 class YoloCommaSeparated(Rule):
     code = "MC422"
     name = "yolo-comma-separated"
@@ -87,7 +84,6 @@ class YoloCommaSeparated(Rule):
                       "spaces")
 
 
-@register
 class YoloMixedBoxPolygon(DatasetRule):
     code = "MC423"
     name = "yolo-mixed-box-polygon"
@@ -126,7 +122,6 @@ class YoloMixedBoxPolygon(DatasetRule):
             Location(path=path, line=line or None), (2, index))
 
 
-@register
 class YoloLabelWithoutImage(Rule):
     code = "MC424"
     name = "yolo-label-without-image"
@@ -144,7 +139,6 @@ class YoloLabelWithoutImage(Rule):
                       "through images, so these instances are never trained")
 
 
-@register
 class YoloImageWithoutLabel(Rule):
     code = "MC425"
     name = "yolo-image-without-label"
@@ -166,7 +160,6 @@ def _config(info: DatasetInfo) -> Any:
     return info.cache.get("yolo") if info.format == "yolo" else None
 
 
-@register
 class YoloNamesNcMismatch(DatasetRule):
     code = "MC426"
     name = "yolo-names-nc-mismatch"
@@ -187,7 +180,6 @@ class YoloNamesNcMismatch(DatasetRule):
                 "head of the wrong size. Drop nc or make it equal", loc, (0, 0))
 
 
-@register
 class YoloDataPathMissing(DatasetRule):
     code = "MC427"
     name = "yolo-data-path-missing"

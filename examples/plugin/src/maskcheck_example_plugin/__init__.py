@@ -1,1 +1,1 @@
-"""An example maskcheck plugin (see rules.py)."""
+"""An example maskcheck plugin: a rule (rules.py) and a reporter (csv_report.py)."""
