@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, SHARED, ann, coco_doc
 from maskcheck import lint
-from maskcheck.readers.columns import box_column, is_number_text
+from maskcheck.columns import box_column, is_number_text
 
 SQUARE = [10, 10, 20, 10, 20, 20, 10, 20]
 

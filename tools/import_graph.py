@@ -51,6 +51,23 @@ def _is_type_checking(node: ast.If) -> bool:
         isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
 
 
+def _visit(node: ast.AST, top: bool, name: str, is_pkg: bool, modules: set[str],
+           graph: dict[str, set[str]], late: dict[str, list[tuple[int, str]]]) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and _is_type_checking(child):
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            for target in _targets(child, name, is_pkg, modules):
+                if target in modules and target != name:
+                    if top:
+                        graph[name].add(target)
+                    else:
+                        late.setdefault(name, []).append((child.lineno, target))
+            continue
+        inner = top and not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        _visit(child, inner, name, is_pkg, modules, graph, late)
+
+
 def scan() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
     """(module -> modules it imports at load time, module -> [(line, target)] imported in functions)."""
     paths = sorted((SRC / PACKAGE).rglob("*.py"))
@@ -59,24 +76,7 @@ def scan() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
     late: dict[str, list[tuple[int, str]]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(), str(path))
-        is_pkg = path.name == "__init__.py"
-
-        def visit(node: ast.AST, top: bool) -> None:
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.If) and _is_type_checking(child):
-                    continue
-                if isinstance(child, ast.Import | ast.ImportFrom):
-                    for target in _targets(child, name, is_pkg, set(modules)):
-                        if target in modules and target != name:
-                            if top:
-                                graph[name].add(target)
-                            else:
-                                late.setdefault(name, []).append((child.lineno, target))
-                    continue
-                inner = top and not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-                visit(child, inner)
-
-        visit(tree, True)
+        _visit(tree, True, name, path.name == "__init__.py", set(modules), graph, late)
     # importing a.b.c runs a/__init__ and a/b/__init__ first, except for a module inside that
     # package: its package's __init__ is already running (or done) whenever it runs
     for name in list(graph):

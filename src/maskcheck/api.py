@@ -17,11 +17,11 @@ from maskcheck.engine import (
     sort_key,
 )
 from maskcheck.errors import InputProblem
+from maskcheck.files import Skipped
 from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
 from maskcheck.readers import classmap
 from maskcheck.readers import reading as readers
-from maskcheck.readers.files import Skipped
 
 
 def lint(

@@ -30,8 +30,8 @@ import shapely
 from pycocotools import mask as mask_utils
 
 from maskcheck import raster
+from maskcheck.columns import is_numberish, list_text_numbers
 from maskcheck.model import Batch, SegKind
-from maskcheck.readers.columns import is_numberish, list_text_numbers
 
 _POLYS = msgspec.json.Decoder(list[list[float]] | None)
 _ROWS_OF_RAW = msgspec.json.Decoder(list[list[msgspec.Raw]])
@@ -82,7 +82,7 @@ EMPTY_LIST = ("segmentation is [], an empty list, while other annotations of thi
 
 def describe_structure(value: Any) -> tuple[str | None, list[list[float]], list[Any]]:
     """(what is wrong, or None; the polygons to use; the numbers written as strings, as
-    `readers.columns.TextNumber`s under /segmentation) for a polygon list decoded in Python.
+    `columns.TextNumber`s under /segmentation) for a polygon list decoded in Python.
 
     A numeric string ("1780.60") counts as a number when judging the structure, so the
     message says only what would still be wrong once the quotes go (number-as-string
@@ -149,7 +149,7 @@ class BatchGeometry:
             self.image_w[known] = imgs.width[row[known]]
             self.image_h[known] = imgs.height[row[known]]
         # Messages for polygon annotations whose structure is wrong (row -> message), and
-        # their numbers written as strings (row -> readers.columns.TextNumber list).
+        # their numbers written as strings (row -> columns.TextNumber list).
         self.structure: dict[int, str] = {}
         self.text_numbers: dict[int, list[Any]] = {}
         self.polygons = self._decode_polygons()

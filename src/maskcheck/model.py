@@ -403,7 +403,7 @@ class Report:
     annotations: int = 0
     rules: list[Any] = field(default_factory=list)  # the enabled rules, for reporters
     # What was not read, and why: files and folders holding no supported annotations
-    # (readers.files.Skipped), and checks that could not run (one line each).
+    # (files.Skipped), and checks that could not run (one line each).
     skipped: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: int = 0  # annotation files read, over all datasets

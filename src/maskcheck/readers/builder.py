@@ -19,9 +19,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from maskcheck.columns import MISSING, box_column, int_column, object_column
 from maskcheck.model import Dataset, DatasetInfo, Location, SegKind, Table, source_image_id
 from maskcheck.readers.classmap import ClassMap
-from maskcheck.readers.columns import MISSING, box_column, int_column, object_column
 
 _NO_RAW = msgspec.Raw()
 

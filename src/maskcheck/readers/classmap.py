@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from maskcheck.columns import object_column
 from maskcheck.errors import InputProblem
 from maskcheck.model import Location, Table
-from maskcheck.readers.columns import object_column
 
 IGNORE_LABEL = "__ignore__"
 
@@ -61,17 +61,6 @@ class ClassMap:
         return Location(path=self.path, line=line or None, **ids)
 
 
-def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def suggest(label: str, known: dict[str, int]) -> str | None:
-    """A known name equal to `label` apart from case and whitespace."""
-    key = _norm(label)
-    for name in known:
-        if _norm(name) == key:
-            return name
-    return None
 
 
 def from_names(names: list[str], source: str, path: str, lines: list[int] | None = None,

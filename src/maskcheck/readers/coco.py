@@ -18,10 +18,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck.errors import InputProblem, NotThisFormat
-from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
-from maskcheck.readers import files, jsonio, keys
-from maskcheck.readers.columns import (
+from maskcheck import files
+from maskcheck.columns import (
     MISSING,
     box_column,
     float_column,
@@ -29,6 +27,9 @@ from maskcheck.readers.columns import (
     object_column,
     text_number_column,
 )
+from maskcheck.errors import InputProblem, NotThisFormat
+from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
+from maskcheck.readers import jsonio, keys
 
 _U: Any = msgspec.UNSET
 _NO_RAW = msgspec.Raw()

@@ -27,10 +27,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck import geometry
+from maskcheck import files, geometry
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import files, xmlio
+from maskcheck.readers import xmlio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.classmap import ClassMap
 from maskcheck.readers.masks import MAX_MASK_PIXELS

@@ -20,8 +20,9 @@ from typing import Any
 
 import msgspec
 
+from maskcheck import files
 from maskcheck.errors import InputProblem
-from maskcheck.readers import cvat, files, jsonio, keys, records, voc, yolo
+from maskcheck.readers import cvat, jsonio, keys, records, voc, yolo
 
 # Files up to this size are classified by decoding them whole (LabelMe, records, small COCO);
 # a larger one (a COCO train split) by its first bytes, and its reader checks its structure.

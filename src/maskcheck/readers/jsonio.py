@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
+from maskcheck import files
 from maskcheck.errors import InputProblem
-from maskcheck.readers import files
 
 # A .json.gz that inflates past this is refused rather than filling memory (a gzip bomb).
 MAX_INFLATED_BYTES = 4 * 1024**3  # 9x COCO train2017

@@ -24,28 +24,26 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck import geometry
-from maskcheck.errors import InputProblem
-from maskcheck.model import Dataset, InputError, SegKind
-from maskcheck.readers import classmap, files, jsonio, keys
-from maskcheck.readers.builder import Builder
-from maskcheck.readers.columns import (
+from maskcheck import files, geometry
+from maskcheck.columns import (
     MISSING,
     TextNumber,
     scalar_text_numbers,
     text_numbers,
     unquote_numbers,
 )
+from maskcheck.errors import InputProblem
+from maskcheck.model import Dataset, InputError, SegKind
+from maskcheck.readers import classmap, jsonio, keys
+from maskcheck.readers.builder import Builder
 from maskcheck.readers.masks import MAX_MASK_PIXELS
+from maskcheck.shapes import LABELME_AREA_SHAPES, LABELME_POINTS
 
 NAME = "labelme"
 _U: Any = msgspec.UNSET
 _NULL = msgspec.Raw(b"null")
 
-# shape_type -> the number of points it needs: (minimum, maximum or None)
-POINTS = {"polygon": (3, None), "rectangle": (2, 2), "circle": (2, 2), "mask": (2, 2),
-          "line": (2, 2), "linestrip": (2, None), "point": (1, 1), "points": (1, None)}
-AREA_SHAPES = frozenset({"polygon", "rectangle", "circle", "mask"})
+POINTS, AREA_SHAPES = LABELME_POINTS, LABELME_AREA_SHAPES
 
 
 class _Shape(msgspec.Struct, gc=False):

@@ -19,9 +19,9 @@ from typing import Any
 
 from maskcheck import plugins
 from maskcheck.errors import InputProblem
+from maskcheck.files import Skipped
 from maskcheck.model import Dataset, InputError
 from maskcheck.readers import discover, labelme, records
-from maskcheck.readers.files import Skipped
 from maskcheck.readers.formats import CLAIM_ALIASES, FOLDER_ROOTS, FORMATS
 
 # The order `detect` prefers when a folder holds several datasets: layouts, then COCO.

@@ -26,12 +26,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from maskcheck import geometry
-from maskcheck.errors import InputProblem
-from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, coco, files, jsonio
-from maskcheck.readers.builder import Builder
-from maskcheck.readers.columns import (
+from maskcheck import files, geometry
+from maskcheck.columns import (
     MISSING,
     TextNumber,
     is_number_text,
@@ -41,6 +37,10 @@ from maskcheck.readers.columns import (
     scalar_text_numbers,
     text_numbers,
 )
+from maskcheck.errors import InputProblem
+from maskcheck.model import Dataset, InputError
+from maskcheck.readers import classmap, coco, jsonio
+from maskcheck.readers.builder import Builder
 
 NAME = "records"
 

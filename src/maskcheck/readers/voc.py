@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck import geometry
+from maskcheck import files, geometry
+from maskcheck.columns import MISSING
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, files, xmlio
+from maskcheck.readers import classmap, xmlio
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.classmap import ClassMap
-from maskcheck.readers.columns import MISSING
 from maskcheck.readers.masks import (
     MaskFileProblem,
     read_label_png,

@@ -40,10 +40,7 @@ import msgspec
 import yaml
 
 from maskcheck.errors import InputProblem
-from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap
-from maskcheck.readers.builder import Builder
-from maskcheck.readers.files import (
+from maskcheck.files import (
     IMAGE_SUFFIXES,
     files_under,
     image_size,
@@ -51,6 +48,10 @@ from maskcheck.readers.files import (
     read_head,
     walk,
 )
+from maskcheck.model import Dataset, InputError
+from maskcheck.readers import classmap
+from maskcheck.readers.builder import Builder
+from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 from maskcheck.targets import TARGETS
 
 NAME = "yolo"
@@ -60,7 +61,7 @@ YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 SPLIT_KEYS = ("train", "val", "test")
 
 # row kinds (the `row_kind` column)
-BOX, POLYGON = 1, 2
+BOX, POLYGON = YOLO_BOX, YOLO_POLYGON
 
 
 @dataclass

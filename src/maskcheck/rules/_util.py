@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck.columns import MISSING
 from maskcheck.model import At, Batch, DatasetInfo, Problem
-from maskcheck.readers.columns import MISSING
 
 BACKGROUND_NAMES = frozenset(
     {"background", "__background__", "_background_", "bg", "__bg__", "backgrounds", "back_ground"}

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck.files import content_digest, escapes, regular_size
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers.files import content_digest, escapes, regular_size
 from maskcheck.registry import DatasetRule
 from maskcheck.rules.images import image_root
 

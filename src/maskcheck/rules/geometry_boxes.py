@@ -23,9 +23,9 @@ import numpy as np
 
 from maskcheck import geometry, raster
 from maskcheck.model import At, Batch, Problem, Severity
-from maskcheck.readers.labelme import AREA_SHAPES
 from maskcheck.registry import Option, Rule
 from maskcheck.rules._geo import box_text, identity_order, image_size, num
+from maskcheck.shapes import LABELME_AREA_SHAPES
 
 BOX_PIXELS = 2.0
 BOX_RELATIVE = 0.05
@@ -81,7 +81,7 @@ def box_fit(batch: Batch) -> BoxFit:
     if "has_bbox" in anns:
         present &= anns.has_bbox
     if "shape_type" in anns:  # LabelMe points and lines: their own rule (MC41x) reports them
-        present &= np.array([t in AREA_SHAPES for t in anns.shape_type], dtype=bool)
+        present &= np.array([t in LABELME_AREA_SHAPES for t in anns.shape_type], dtype=bool)
     xyxy = np.c_[box[:, :2], box[:, :2] + box[:, 2:]]
     mask = geometry.of(batch).mask
     judged = present & mask.measured & (box[:, 2] > 0) & (box[:, 3] > 0)

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Problem, Severity
-from maskcheck.readers.files import (
+from maskcheck.files import (
     ImageUnreadable,
     escapes,
     file_problem,
     read_image_header,
     regular_file_problem,
 )
+from maskcheck.model import Batch, DatasetInfo, Problem, Severity
 from maskcheck.registry import DatasetRule, Option, Rule
 from maskcheck.rules._util import image_problems
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck.model import Batch, Problem, Severity
-from maskcheck.readers.labelme import AREA_SHAPES, POINTS
 from maskcheck.registry import Rule
 from maskcheck.rules._util import ann_problems, column_problems, image_problems
+from maskcheck.shapes import LABELME_AREA_SHAPES, LABELME_POINTS
 
 
 def _is_labelme(batch: Batch) -> bool:
@@ -30,11 +30,11 @@ class LabelmeShapeNotMask(Rule):
         if not _is_labelme(batch) or not len(batch.anns):
             return
         types = batch.anns.shape_type
-        bad = np.array([isinstance(t, str) and t not in AREA_SHAPES for t in types], dtype=bool)
+        bad = np.array([isinstance(t, str) and t not in LABELME_AREA_SHAPES for t in types], dtype=bool)
 
         def message(r: int) -> str:
             t = types[r]
-            what = (f"shape_type {t!r} is not a LabelMe shape type" if t not in POINTS
+            what = (f"shape_type {t!r} is not a LabelMe shape type" if t not in LABELME_POINTS
                     else f"a {t!r} shape encloses no area")
             return (f"{what}, so it cannot become an instance mask: labelme2coco turns it into a "
                     "sliver a few pixels wide that trains as a real instance. Redraw it as a "
@@ -57,9 +57,9 @@ class LabelmePointCount(Rule):
         bad = np.zeros(len(anns), dtype=bool)
         for r in range(len(anns)):
             t = types[r]
-            if not isinstance(t, str) or t not in POINTS:
+            if not isinstance(t, str) or t not in LABELME_POINTS:
                 continue
-            lo, hi = POINTS[t]
+            lo, hi = LABELME_POINTS[t]
             bad[r] = not ok[r] or counts[r] < lo or (hi is not None and counts[r] > hi)
 
         def message(r: int) -> str:
@@ -67,7 +67,7 @@ class LabelmePointCount(Rule):
             if not ok[r]:
                 return ("'points' must be a list of [x, y] number pairs; this shape cannot be "
                         "drawn and converters crash or skip it")
-            lo, hi = POINTS[t]
+            lo, hi = LABELME_POINTS[t]
             need = (f"exactly {lo}" if lo == hi else f"at least {lo}") + " point" + ("" if lo == 1 else "s")
             why = {"polygon": "a polygon under 3 points has no area: the mask is empty",
                    "rectangle": "a rectangle is its two opposite corners",

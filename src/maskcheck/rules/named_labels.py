@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem
-from maskcheck.readers.classmap import suggest
+from maskcheck.names import suggest
 from maskcheck.rules._util import ann_problems, plural
 from maskcheck.rules.class_names import loose_key, near_name
 

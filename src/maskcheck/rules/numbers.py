@@ -3,7 +3,7 @@
 Exporters that build JSON by string concatenation write them. numpy converts them without
 a word, so one loader works and the next (torchvision, detectron2, COCOeval) fails: this
 rule names each one at its exact JSON pointer. Readers put what they found in a
-`text_numbers` column (a tuple of `readers.columns.TextNumber` per row, full pointers);
+`text_numbers` column (a tuple of `columns.TextNumber` per row, full pointers);
 COCO segmentations stay raw bytes until geometry decodes them, so their strings come
 from `geometry.of(batch)` (polygons) and from the few RLE objects that failed to decode.
 The other rules treat a field holding such a string as unusable and stay silent about
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from maskcheck import geometry
+from maskcheck.columns import TextNumber, as_number, rle_text_numbers, unquote_numbers
 from maskcheck.model import Batch, Location, Problem, Severity
-from maskcheck.readers.columns import TextNumber, as_number, rle_text_numbers, unquote_numbers
 from maskcheck.registry import Rule
 
 _WHY = ("torchvision, detectron2 and COCOeval fail on it while numpy converts it silently, so one "

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck.files import content_digest, regular_file_problem, regular_size
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.readers.files import content_digest, regular_file_problem, regular_size
 from maskcheck.registry import SplitRule
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 

@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from maskcheck.columns import MISSING, is_number_text, is_numberish
 from maskcheck.model import At, Batch, DatasetInfo, Problem, SegKind, Severity
-from maskcheck.readers.columns import MISSING, is_number_text, is_numberish
 from maskcheck.registry import DatasetRule
 from maskcheck.rules._util import (
     ann_problems,

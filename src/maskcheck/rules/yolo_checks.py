@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
-from maskcheck.readers.yolo import BOX, POLYGON
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, image_problems, plural
+from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 
 
 def _is_yolo(batch: Batch) -> bool:
@@ -97,12 +97,12 @@ class YoloMixedBoxPolygon(DatasetRule):
         anns = batch.anns
         if not _is_yolo(batch) or not len(anns):
             return state
-        boxes = np.flatnonzero(anns.row_kind == BOX)
+        boxes = np.flatnonzero(anns.row_kind == YOLO_BOX)
         first = None
         if len(boxes):
             r = int(boxes[np.argmin(anns.index[boxes])])
             first = (int(anns.index[r]), str(anns.path[r]), int(anns.line[r]))
-        part = (int((anns.row_kind == POLYGON).sum()), len(boxes), first)
+        part = (int((anns.row_kind == YOLO_POLYGON).sum()), len(boxes), first)
         return self.merge(state, part)
 
     def merge(self, a: tuple, b: tuple) -> tuple:
