@@ -46,8 +46,7 @@ def lint_kept(path: Path, select: list[str], **config: Any):
     """Lint a COCO file through its reader (which keeps `supercategory`) with a config."""
     (dataset,) = list(coco.read(path, {}))
     assert "supercategory" in dataset.info.categories
-    Config(**config).apply(dataset.info)
-    return lint_dataset(dataset, make_plan(select=select))
+    return lint_dataset(dataset, make_plan(select=select), ctx=Config(**config).context(dataset.info))
 
 
 # ------------------------------------------------------------- 1. Roboflow's placeholder group

@@ -45,8 +45,7 @@ import pytest
 import maskcheck.model as model
 from conftest import ann, coco_doc
 from maskcheck.catalog import all_rules
-from maskcheck.config import Config
-from maskcheck.engine import Plan, lint_dataset, make_plan
+from maskcheck.engine import Plan, lint_dataset, make_plan, run_finalize, run_summarize
 from maskcheck.model import Batch, Dataset, DatasetInfo, Problem, Severity, Table
 from maskcheck.readers.reading import read_all
 from maskcheck.registry import DatasetRule, SplitRule
@@ -206,9 +205,7 @@ def cvat_file(root: Path) -> Path:
 
 def read(paths: list[Path]) -> list[Dataset]:
     out = [d for d in read_all(paths) if isinstance(d, Dataset)]
-    for d in out:
-        Config().apply(d.info)  # as api.lint does
-    return out
+    return out  # linted with the default setup (RunContext()), as api.lint gives it
 
 
 # --- the fold ---------------------------------------------------------------------------------
@@ -347,12 +344,12 @@ def check_group(datasets: list[Dataset], plan: Plan | None = None) -> tuple[list
     rules = {rule.code: rule for rule in plan.rules}
     codes = list(rules)
     refs = {code: [reference(rules[code], d) for d in datasets] for code in codes}
-    want = {code: [key(rules[code].finalize(s, d.info), d.info)
+    want = {code: [key(run_finalize(rules[code], s, d.info), d.info)
                    for s, d in zip(refs[code], datasets, strict=True)] for code in codes}
     for k, d in enumerate(datasets):
         failures += engine_agrees(plan, d, {code: want[code][k] for code in codes})
     want_cross = {code: key(rules[code].cross_check(
-        [rules[code].summarize(s, d.info) for s, d in zip(refs[code], datasets, strict=True)]))
+        [run_summarize(rules[code], s, d.info) for s, d in zip(refs[code], datasets, strict=True)]))
         for code in codes if isinstance(rules[code], SplitRule)}
     for seed in SEEDS:
         rng = random.Random(seed)
@@ -369,12 +366,12 @@ def check_group(datasets: list[Dataset], plan: Plan | None = None) -> tuple[list
                 largest[code] = max(largest.get(code, 0), fold.largest)
                 if fold.problem:
                     failures.append(f"{where}: the state {fold.problem}")
-                got = key(rule.finalize(fold.state, d.info), d.info)
+                got = key(run_finalize(rule, fold.state, d.info), d.info)
                 if got != ref:
                     failures.append(f"{where}: findings differ from the one-batch fold "
                                     f"({len(got)} against {len(ref)})")
                 if code in want_cross:  # a split linted in another process sends its summary
-                    summary = rule.summarize(fold.state, d.info)
+                    summary = run_summarize(rule, fold.state, d.info)
                     why = holds_batch_data(summary, [b for run in r for b in run])
                     if why:
                         failures.append(f"{where}: the summary {why}")
@@ -414,7 +411,7 @@ def test_the_fixtures_make_the_dataset_rules_fire(corpus):
         for code in dataset_rules():
             rule = make_plan(select=[code]).rules[0]
             for d in datasets:
-                if list(rule.finalize(reference(rule, d), d.info)):
+                if list(run_finalize(rule, reference(rule, d), d.info)):
                     fired.add(code)
     assert {"MC003", "MC004", "MC005", "MC006", "MC101", "MC103", "MC105", "MC107", "MC108",
             "MC201", "MC216", "MC217", "MC305", "MC308", "MC309", "MC423", "MC426", "MC427",
@@ -424,7 +421,7 @@ def test_the_fixtures_make_the_dataset_rules_fire(corpus):
         for code in codes:
             rule = make_plan(select=[code]).rules[0]
             splits = corpus[name]
-            if list(rule.cross_check([rule.summarize(reference(rule, d), d.info) for d in splits])):
+            if list(rule.cross_check([run_summarize(rule, reference(rule, d), d.info) for d in splits])):
                 crossed.add(code)
         assert crossed == codes, name
 

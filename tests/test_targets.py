@@ -188,14 +188,17 @@ def test_class_list_silent_without_classes(write_coco):
     assert found(path, "MC504") == []
 
 
-def test_target_on_dataset_info(write_coco):
+def test_the_setup_is_a_run_context_not_written_into_the_reader_output(write_coco):
     from maskcheck.readers.reading import read_all
 
     path = write_coco(_doc(CATS_1_3, [1]))
     [dataset] = list(read_all([path]))
-    Config(target="yolo", num_classes=3, classes=["a"]).apply(dataset.info)
-    assert dataset.info.target is TARGETS["yolo"]
-    assert dataset.info.num_classes == 3 and dataset.info.classes == ["a"]
+    before = repr(dataset.info)
+    ctx = Config(target="yolo", num_classes=3, classes=["a"]).context(dataset.info, "pics")
+    assert ctx.target is TARGETS["yolo"] and ctx.images_dir == "pics"
+    assert ctx.num_classes == 3 and ctx.classes == ["a"]
+    assert repr(dataset.info) == before
+    assert Config().context(dataset.info).target is None  # judged as torchvision would
 
 
 def test_cli_target_flag(write_coco, tmp_path, capsys):

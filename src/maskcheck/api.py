@@ -82,9 +82,7 @@ def lint(
             report.skipped.append(item)
             continue
         info = item.info
-        if images_dir is not None:
-            info.images_dir = str(images_dir)
-        config.apply(info)
+        ctx = config.context(info, images_dir)
         report.inputs.append({"path": info.path, "format": info.format})
         report.images += info.num_images
         report.annotations += info.num_annotations
@@ -92,7 +90,7 @@ def lint(
         sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
         if sized is not None:
             sized(info.path, info.num_images)
-        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries)
+        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx)
         if info.cache.get("images_not_found"):
             unchecked_images.append(info.path)
         del item  # let a large split go before the next is read

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from maskcheck.errors import UsageProblem
-from maskcheck.model import DatasetInfo, Finding, Severity
+from maskcheck.model import DatasetInfo, Finding, RunContext, Severity
 from maskcheck.targets import DEFAULT_TARGET, TARGETS, Target, resolve
 
 CONFIG_FILES = (".maskcheck.yaml", ".maskcheck.yml", "maskcheck.yaml", "maskcheck.yml")
@@ -94,17 +94,13 @@ class Config:
     def resolved_target(self) -> Target | None:
         return resolve(self.target, ... if self.background_index is UNSET else self.background_index)
 
-    def apply(self, info: DatasetInfo) -> None:
-        """Hand the training setup to the rules through the dataset's info.
-
-        Only what the user set: a format whose own trainer is implied (YOLO) keeps the
-        target its reader set unless the user names one.
-        """
-        info.target = self.resolved_target() or info.target
-        if self.num_classes is not None:
-            info.num_classes = self.num_classes
-        if self.classes is not None:
-            info.classes = self.classes
+    def context(self, info: DatasetInfo, images_dir: str | Path | None = None) -> RunContext:
+        """The training setup the rules judge `info`'s dataset against. Only what the user
+        set: a format whose own trainer is implied (YOLO) keeps it unless the user names one.
+        Nothing is written into the reader's output."""
+        return RunContext(target=self.resolved_target() or info.implied_target,
+                          num_classes=self.num_classes, classes=self.classes,
+                          images_dir=str(images_dir) if images_dir is not None else None)
 
     def plan(self) -> Any:
         from maskcheck.engine import make_plan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from maskcheck.model import (
     Finding,
     Location,
     Problem,
+    RunContext,
     Severity,
     resolve,
 )
@@ -132,8 +135,12 @@ def lint_dataset(
     shuffle_seed: int | None = None,
     progress: Progress | None = None,
     summaries: dict[str, list[Any]] | None = None,
+    ctx: RunContext | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
+
+    `ctx` is the user's setup for this dataset (`Config.context`): every batch carries it
+    (`batch.ctx`) and `finalize` / `summarize` receive it.
 
     Each batch is accumulated into the running state of every dataset rule (the contract:
     `accumulate` adds to the state it is given; see registry). Split rules
@@ -141,6 +148,7 @@ def lint_dataset(
     `cross_check` once every dataset has been linted.
     """
     info = dataset.info
+    ctx = ctx or RunContext()
     findings: list[Finding] = []
     broken: set[str] = set()
     states: dict[str, Any] = {}
@@ -163,6 +171,7 @@ def lint_dataset(
         random.Random(shuffle_seed).shuffle(batches)
 
     for batch in batches:
+        batch.ctx = ctx
         for rule in plan.rules:
             if rule.code in broken:
                 continue
@@ -176,13 +185,37 @@ def lint_dataset(
 
     for rule in reducing:
         if rule.code not in broken:
-            guarded(rule, lambda r=rule: _stamp(plan, r, list(r.finalize(states[r.code], info)), findings,
-                                               info))
+            guarded(rule, lambda r=rule: _stamp(plan, r, list(_call(r.finalize, states[r.code], info, ctx)),
+                                               findings, info))
             if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
-                summary = guarded(rule, lambda r=rule: r.summarize(states[r.code], info))
+                summary = guarded(rule, lambda r=rule: _call(r.summarize, states[r.code], info, ctx))
                 if rule.code not in broken:
                     summaries.setdefault(rule.code, []).append(summary)
     return findings
+
+
+def run_finalize(rule: DatasetRule, state: Any, info: DatasetInfo,
+                 ctx: RunContext | None = None) -> list[Problem]:
+    """A dataset rule's problems from its final state (for folds driven outside the engine)."""
+    return list(_call(rule.finalize, state, info, ctx or RunContext()))
+
+
+def run_summarize(rule: SplitRule, state: Any, info: DatasetInfo, ctx: RunContext | None = None) -> Any:
+    return _call(rule.summarize, state, info, ctx or RunContext())
+
+
+def _call(hook: Callable[..., Any], state: Any, info: DatasetInfo, ctx: RunContext) -> Any:
+    """`hook(state, info, ctx)`, or `hook(state, info)` for a rule that needs no setup (and
+    plugin rules written for 0.1)."""
+    if _takes_ctx(getattr(hook, "__func__", hook)):
+        return hook(state, info, ctx)
+    return hook(state, info)
+
+
+@functools.cache
+def _takes_ctx(fn: Callable[..., Any]) -> bool:
+    params = list(inspect.signature(fn).parameters.values())
+    return len(params) >= 4 or any(p.kind is p.VAR_POSITIONAL for p in params)  # self, state, info, ctx
 
 
 def cross_check(plan: Plan, summaries: dict[str, list[Any]]) -> list[Finding]:

@@ -251,15 +251,10 @@ class DatasetInfo:
     # Formats that label by name: where their name -> id map came from ("labels.txt",
     # "--classes x.yaml"); None when there is none (string-label then says how to give one).
     class_source: str | None = None
-    # The user's training setup (config file / --target), set by api.lint before linting:
-    # a targets.Target (None: none named; rules then judge as torchvision would), the
-    # num_classes the model is built with, and the class list the user declared.
-    target: Any = None
-    num_classes: int | None = None
-    classes: Any = None  # list[str] in label order, or dict[str, int] name -> id
-    # Where the image files are (--images DIR); None: geometry/image rules look next to the
-    # annotation file. `cache` holds per-dataset lookups rules share (found image root).
-    images_dir: str | None = None
+    # The trainer a format implies (YOLO: Ultralytics, whose class 0 is a real class), used
+    # when the user names no target; None: torchvision's conventions.
+    implied_target: Any = None
+    # `cache` holds per-dataset lookups rules share (the found image root).
     num_files: int = 1  # annotation files this dataset was read from
     # Labels used by shapes that are not instances (CVAT points, polylines, skeletons, tags):
     # name -> count. Such a class is labelled in the data, so it is not an unused class.
@@ -291,6 +286,21 @@ class DatasetInfo:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """The user's setup for linting one dataset, apart from what its reader read.
+
+    Built once per dataset from the config and flags (`Config.context`): the target
+    (a targets.Target; None: judged as torchvision would), the num_classes the model is
+    built with, the class list the user declared, and the folder of the image files
+    (--images; None: the image rules look next to the annotation file)."""
+
+    target: Any = None
+    num_classes: int | None = None
+    classes: Any = None  # list[str] in label order, or dict[str, int] name -> id
+    images_dir: str | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     """A block of images with all of their annotations.
@@ -305,6 +315,7 @@ class Batch:
     anns: Table
     # Derived data several rules share (the decoded geometry), computed once per batch.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    ctx: RunContext = field(default_factory=RunContext)  # set by the engine
 
     def ann_location(self, row: int, *, category: bool = True) -> Location:
         return _location(self.info, self.info.annotation_section, self.anns, row, category)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from maskcheck.model import Batch, DatasetInfo, Problem, Severity
+from maskcheck.model import Batch, DatasetInfo, Problem, RunContext, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,9 @@ BatchRule = Rule
 class DatasetRule(Rule):
     """A rule with a state folded over every batch of a dataset (see the module docstring).
 
-    The defaults suit a rule that needs no state (it reports from `info` in `finalize`).
+    `finalize` also receives the run's setup (`ctx`: target, num_classes, classes, image
+    folder); batches carry it as `batch.ctx`. The defaults suit a rule that needs no state
+    (it reports from `info` in `finalize`).
     """
 
     def initial(self, info: DatasetInfo) -> Any:
@@ -86,7 +88,7 @@ class DatasetRule(Rule):
     def merge(self, a: Any, b: Any) -> Any:
         return a
 
-    def finalize(self, state: Any, info: DatasetInfo) -> Iterable[Problem]:
+    def finalize(self, state: Any, info: DatasetInfo, ctx: RunContext) -> Iterable[Problem]:
         return ()
 
 
@@ -98,7 +100,7 @@ class SplitRule(DatasetRule):
     over the summaries of all the datasets linted together, in the order they were read.
     """
 
-    def summarize(self, state: Any, info: DatasetInfo) -> Any:
+    def summarize(self, state: Any, info: DatasetInfo, ctx: RunContext) -> Any:
         raise NotImplementedError
 
     def cross_check(self, summaries: list[Any]) -> Iterable[Problem]:

@@ -441,7 +441,7 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
             yield InputError(where, reason)
         ds = builder.build()
         ds.info.cache["yolo"] = cfg if n == 0 else None
-        ds.info.target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
+        ds.info.implied_target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
         yield ds
 
 

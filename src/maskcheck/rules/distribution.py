@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maskcheck.model import DatasetInfo, Problem, Severity
+from maskcheck.model import DatasetInfo, Problem, RunContext, Severity
 from maskcheck.registry import Option
 from maskcheck.rules._util import category_problem, category_rows, is_background_name, plural
 from maskcheck.rules.labels import _CountsPerClass, background_slot, group_categories, not_classes
@@ -27,7 +27,7 @@ class ClassImbalance(_CountsPerClass):
         Option("min_instances", int, 10, "a used class with fewer non-crowd instances is reported"),
     )
 
-    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+    def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state
         names = info.category_names()
         rows = category_rows(info)
@@ -59,10 +59,10 @@ class SingleClassCollapse(_CountsPerClass):
     summary = "Only one class is used although several are defined."
     severity = Severity.WARNING
 
-    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+    def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state
         names = info.category_names()
-        skip = not_classes(info, counts)  # a group record, the background slot
+        skip = not_classes(info, counts, ctx.target)  # a group record, the background slot
         # A label that only points or polylines use (CVAT) is labelled data, not a class
         # the export lost: it is not counted as a defined class either.
         other = info.other_label_uses
@@ -84,12 +84,12 @@ class UnusedClass(_CountsPerClass):
     summary = "A category that no annotation uses."
     severity = Severity.INFO
 
-    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+    def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state
         cats = info.categories
         names = info.category_names()  # once: per unused class it made this quadratic
         seen: set[int] = set(group_categories(info, counts))  # a group is no class (MC106)
-        slot = background_slot(info, counts)
+        slot = background_slot(info, counts, ctx.target)
         for r in np.flatnonzero(cats.id_ok).tolist():
             cid = int(cats.id[r])
             if cid in seen:
@@ -100,7 +100,7 @@ class UnusedClass(_CountsPerClass):
                     (isinstance(cats.name[r], str) and cats.name[r] in info.other_label_uses):
                 continue
             if cid == slot:  # torchvision: id 0 is the background output, trained anyway
-                target = effective_target(info.target)
+                target = effective_target(ctx.target)
                 yield category_problem(
                     info, r,
                     f"class {_label(names, cid)} has no (non-crowd) annotation, and "

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.model import Batch, DatasetInfo, Location, Problem, RunContext, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, category_rows, is_background_name
 from maskcheck.rules.labels import group_categories, not_classes
@@ -61,9 +61,9 @@ class LabelOutOfRange(Rule):
     severity = Severity.ERROR
 
     def check(self, batch: Batch) -> Iterator[Problem]:
-        anns, info = batch.anns, batch.info
-        target = effective(info.target)
-        bounds = target.id_range(info.num_classes)
+        anns, ctx = batch.anns, batch.ctx
+        target = effective(ctx.target)
+        bounds = target.id_range(ctx.num_classes)
         if bounds is None or not len(anns):
             return
         lo, hi = bounds
@@ -80,7 +80,7 @@ class LabelOutOfRange(Rule):
                 return (f"category_id {cid} is below {lo}, the first class id: "
                         f"{target.convention()}. Renumber the classes from {lo}")
             return (f"category_id {cid} is out of range: {target.convention()}, and "
-                    f"{target.num_classes_key}={info.num_classes} makes {hi} the largest valid id. "
+                    f"{target.num_classes_key}={ctx.num_classes} makes {hi} the largest valid id. "
                     "The loss indexes past the class logits (a device-side assert on GPU); raise "
                     f"{target.num_classes_key} or renumber the classes")
 
@@ -93,8 +93,8 @@ class NonContiguousIds(_UsedIds):
     summary = "Class ids with gaps, or not starting where the target framework needs them to."
     severity = Severity.ERROR
 
-    def finalize(self, state: frozenset[int], info: DatasetInfo) -> Iterator[Problem]:
-        target = effective(info.target)
+    def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
+        target = effective(ctx.target)
         if not target.contiguous or target.first_id is None:
             return
         ids = [i for i in self.class_ids(state, info) if i != target.background]
@@ -126,10 +126,10 @@ class NumClassesMismatch(_UsedIds):
     summary = "The configured num_classes disagrees with the classes in the data, as the target counts them."
     severity = Severity.ERROR
 
-    def finalize(self, state: frozenset[int], info: DatasetInfo) -> Iterator[Problem]:
-        if info.num_classes is None:
+    def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
+        if ctx.num_classes is None:
             return
-        target = effective(info.target)
+        target = effective(ctx.target)
         ids = self.class_ids(state, info)
         groups = group_categories(info, state)
         if target.remaps and not target.counts_every_category:
@@ -142,24 +142,25 @@ class NumClassesMismatch(_UsedIds):
                 renumbered = target.renumbered_num_classes([i for i in ids if i not in groups])
             ids = [i for i in ids if i != target.background]
         need = renumbered if renumbered is not None else target.expected_num_classes(ids)
-        if need is None or need == info.num_classes:
+        if need is None or need == ctx.num_classes:
             return
         if renumbered is not None:
-            msg = _renumbered_message(target, ids, need, info)
+            msg = _renumbered_message(target, ids, need, info, ctx.num_classes)
         else:
-            msg = _num_classes_message(target, ids, need, info.num_classes)
+            msg = _num_classes_message(target, ids, need, ctx.num_classes)
             msg += _group_note(target, groups, need)
         yield Problem(msg, _categories_location(info), (0, -1))
 
 
-def _renumbered_message(target: Target, ids: list[int], need: int, info: DatasetInfo) -> str:
+def _renumbered_message(target: Target, ids: list[int], need: int, info: DatasetInfo,
+                        says: int) -> str:
     names = info.category_names()
     label = f' ("{names[target.background]}")' if target.background in names else ""
     return (f"{target.label} reserves label {target.background} for background, but class id "
             f"{target.background}{label} has annotations (background-index-collision): once the "
             f"classes are renumbered from {target.first_id} (add 1 to every id, the fix MC103 "
             f"asks for), {_classes(len(ids) + 1)} need {target.num_classes_key}={need}, the "
-            f"config says {info.num_classes}. Make both changes")
+            f"config says {says}. Make both changes")
 
 
 def _group_note(target: Target, groups: dict[int, str], need: int) -> str:
@@ -219,13 +220,13 @@ class ClassListMismatch(_UsedIds):
     summary = "The classes declared in the config differ from the dataset's by name, spelling, id or order."
     severity = Severity.ERROR
 
-    def finalize(self, state: frozenset[int], info: DatasetInfo) -> Iterator[Problem]:
-        declared = info.classes
+    def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
+        declared = ctx.classes
         if declared is None:
             return
         # a group record (Roboflow's category 0) or torchvision's unused id 0 is no class a
         # class list must name
-        skip = not_classes(info, state)
+        skip = not_classes(info, state, ctx.target)
         names = {cid: n for cid, n in info.category_names().items()
                  if not is_background_name(n) and cid not in skip}
         rows = category_rows(info)

@@ -64,12 +64,12 @@ def _multi_file(batch: Batch) -> bool:
 
 def image_root(batch: Batch) -> Path | None:
     """The folder file names are relative to, or None: then no file is checked."""
-    info = batch.info
+    info, images_dir = batch.info, batch.ctx.images_dir
     if "image_root" in info.cache:
         return info.cache["image_root"]
     root: Path | None = None
-    if info.images_dir:
-        root = Path(info.images_dir)
+    if images_dir:
+        root = Path(images_dir)
     elif not _multi_file(batch) and len(batch.images):
         names = [n for n in batch.images.file_name[:PROBE * 5] if isinstance(n, str) and n
                  and not escapes(n)][:PROBE]
@@ -80,7 +80,7 @@ def image_root(batch: Batch) -> Path | None:
                 root, best = cand, hits
     if root is None and not len(batch.images):
         return None  # decide on a batch that has images
-    if root is None and not info.images_dir and not _multi_file(batch):
+    if root is None and not images_dir and not _multi_file(batch):
         info.cache["images_not_found"] = True  # the report says once that no file was checked
     info.cache["image_root"] = root
     return root
@@ -311,7 +311,7 @@ class FileNameEscapes(Rule):
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
-        if not len(imgs) or (_multi_file(batch) and not batch.info.images_dir):
+        if not len(imgs) or (_multi_file(batch) and not batch.ctx.images_dir):
             return  # there, names are relative to each annotation file (`../img.jpg` is fine)
         names = imgs.file_name
         bad = np.array([isinstance(v, str) and escapes(v) for v in names], dtype=bool)

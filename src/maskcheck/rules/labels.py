@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.model import Batch, DatasetInfo, Problem, RunContext, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
 from maskcheck.rules._util import (
@@ -21,6 +21,7 @@ from maskcheck.rules._util import (
     misspelled_any,
     plural,
 )
+from maskcheck.targets import Target
 from maskcheck.targets import effective as effective_target
 
 
@@ -55,26 +56,26 @@ def group_categories(info: DatasetInfo, used: Collection[int]) -> dict[int, str]
     return out
 
 
-def background_slot(info: DatasetInfo, used: Collection[int]) -> int | None:
+def background_slot(info: DatasetInfo, used: Collection[int], target: Target | None) -> int | None:
     """The id of an unused category at the background label of a direct-id target.
 
     torchvision reads category ids as label indices and label 0 is "no object": a category
     record at id 0 that no annotation uses only names that background slot (Roboflow's
     placeholder is one), so it is not a defined class the model lacks data for.
     """
-    target = effective_target(info.target)
+    target = effective_target(target)
     bg = target.background
     if target.remaps or bg is None or bg in used or bg not in info.category_names():
         return None
     return bg
 
 
-def not_classes(info: DatasetInfo, used: Collection[int]) -> set[int]:
+def not_classes(info: DatasetInfo, used: Collection[int], target: Target | None) -> set[int]:
     """Category ids that are no class of their own when counting the defined classes
     (single-class-collapse, class-list-mismatch): groups of the other categories and the
     background slot of a direct-id target."""
     out = set(group_categories(info, used))
-    slot = background_slot(info, used)
+    slot = background_slot(info, used, target)
     if slot is not None:
         out.add(slot)
     return out
@@ -200,14 +201,14 @@ class BackgroundIndexCollision(_CountsPerClass):
     summary = "A real class at id 0, or a class named like background, that has annotations."
     severity = Severity.ERROR
 
-    def finalize(self, state: tuple, info: DatasetInfo) -> Iterator[Problem]:
+    def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, first = state
         cats = info.categories
         names = info.category_names()
         rows = {int(cats.id[r]): r for r in np.flatnonzero(cats.id_ok).tolist()[::-1]}
         # The target decides which id is the background; a loader that remaps the category
         # list (detectron2, mmdet) has none in the file's ids, so id 0 is an ordinary class.
-        target = effective_target(info.target)
+        target = effective_target(ctx.target)
         bg = None if target.remaps else target.background
         if bg is not None and counts.get(bg):
             n = plural(counts[bg], "annotation")

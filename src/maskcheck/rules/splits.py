@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.files import content_digest, regular_file_problem, regular_size
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.model import Batch, DatasetInfo, Location, Problem, RunContext, Severity
 from maskcheck.registry import SplitRule
 from maskcheck.rules._util import counts_by_id, merge_counts, plural
 
@@ -248,12 +248,12 @@ class _Named:
     all_found: bool = True  # every batch had the reader's `image_file` (else `found` is unused)
 
 
-def _image_root(info: DatasetInfo, names: list[str]) -> Path | None:
+def _image_root(info: DatasetInfo, names: list[str], images_dir: str | None) -> Path | None:
     """The folder the images' file names are relative to, tried on a sample of names."""
     if not names:
         return None
     ann = Path(info.path).parent
-    candidates = [Path(info.images_dir)] if info.images_dir else []
+    candidates = [Path(images_dir)] if images_dir else []
     candidates += [ann, ann / "images", ann.parent, ann.parent / "images"]
     split = split_of(info.path)
     if split is not None:
@@ -298,7 +298,7 @@ class ImageInTwoSplits(SplitRule):
         return _Named(a.index + b.index, a.names + b.names,
                       a.found + b.found if all_found else [], all_found)
 
-    def summarize(self, state: _Named, info: DatasetInfo) -> _Files:
+    def summarize(self, state: _Named, info: DatasetInfo, ctx: RunContext) -> _Files:
         index = np.array(state.index, dtype=np.int64)
         has_found = state.all_found
         order = np.argsort(index, kind="stable")
@@ -308,7 +308,7 @@ class ImageInTwoSplits(SplitRule):
         encoded = [n.encode("utf-8", "surrogatepass") + b"\0" for n in names]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        root = None if found else _image_root(info, names)
+        root = None if found else _image_root(info, names, ctx.images_dir)
         sizes = np.full(len(names), -1, dtype=np.int64)
         paths = found if found else [root / n if root is not None else None for n in names]
         for k, p in enumerate(paths):
