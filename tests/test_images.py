@@ -201,3 +201,40 @@ def test_a_file_name_too_long_for_the_file_system_is_a_finding_not_a_crash(shop)
     found = [f for f in report.findings if f.code in ("MC301", "MC302")]
     assert [(f.code, f.location.pointer) for f in found] == [("MC302", "/images/1")]
     assert "File name too long" in found[0].message
+
+
+# A real photo may carry data after its end marker: zero padding, Samsung's SEFH...SEFT
+# trailer, or a Motion Photo's whole MP4. Only image data cut before the marker is truncated.
+def test_data_after_the_end_marker_is_not_truncation(tmp_path):
+    pics = tmp_path / "images"
+    names = []
+    for name, fmt, extra in (("pad.png", "PNG", b"\0" * 20), ("big.png", "PNG", b"x" * 200_000),
+                             ("sef.jpg", "JPEG", b"SEFH" + b"\x01" * 40 + b"SEFT"),
+                             ("one.jpg", "JPEG", b"\x01"),
+                             ("motion.jpg", "JPEG", b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 5000)):
+        path = make_image(pics / name, (100, 80), fmt)
+        path.write_bytes(path.read_bytes() + extra)
+        names.append(name)
+    doc = write(tmp_path, [img(i + 1, f"images/{n}") for i, n in enumerate(names)])
+    assert findings(doc, "MC302") == []
+
+
+def test_a_jpeg_cut_in_its_scan_is_truncated_even_with_an_exif_thumbnail(tmp_path):
+    pics = tmp_path / "images"
+    thumb = pics / "thumb.jpg"
+    make_image(thumb, (16, 16), "JPEG")
+    im = Image.effect_noise((300, 200), 60).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    # an APP1 segment holding a whole JPEG (its own FFD9) before the image's scan
+    full = pics / "cut.jpg"
+    im.save(full, "JPEG", exif=exif.tobytes() + thumb.read_bytes())
+    data = full.read_bytes()
+    assert data.count(b"\xff\xd9") >= 2
+    full.write_bytes(data[: len(data) * 2 // 3])
+    png = make_image(pics / "cut.png", (300, 200), "PNG")
+    png.write_bytes(png.read_bytes()[:-30])
+    doc = write(tmp_path, [img(1, "images/cut.jpg", 300, 200), img(2, "images/cut.png", 300, 200)])
+    found = findings(doc, "MC302")
+    assert pointers(found) == ["/images/0", "/images/1"]
+    assert all("truncated" in f.message for f in found)

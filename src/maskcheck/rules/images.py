@@ -95,17 +95,70 @@ class FileScan:
 
 
 def _truncated(path: Path, fmt: str | None) -> bool:
-    marker = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}.get(fmt or "")
-    if marker is None:
+    """A JPEG or PNG whose image data ends before its end marker. Data after the marker is
+    no truncation: cameras pad with zeros, Samsung phones append a trailer, a Motion Photo
+    a whole video."""
+    if fmt not in ("JPEG", "PNG"):
         return False
     with path.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        end = fh.tell()
+        end = fh.seek(0, os.SEEK_END)
         fh.seek(max(0, end - 64))
         tail = fh.read()
-    if fmt == "JPEG":  # some cameras pad after the end marker
-        return not tail.rstrip(b"\x00\r\n ").endswith(marker)
-    return marker not in tail[-16:]
+        if fmt == "JPEG":
+            return not (tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9") or _jpeg_ends(fh, end))
+        return b"IEND" not in tail[-16:] and not _png_ends(fh, end)
+
+
+# Chunks or segments walked before a file is judged by its tail alone (a hostile file of
+# millions of empty chunks must not cost millions of reads).
+_MAX_WALK = 100_000
+_READ = 1 << 20
+
+
+def _png_ends(fh: Any, end: int) -> bool:
+    """The chunk walk reaches IEND inside the file (whatever follows it)."""
+    pos = 8
+    for _ in range(_MAX_WALK):
+        if pos + 12 > end:
+            return False
+        fh.seek(pos)
+        head = fh.read(8)
+        if head[4:8] == b"IEND":
+            return True
+        pos += 12 + int.from_bytes(head[:4], "big")
+    return False
+
+
+def _jpeg_ends(fh: Any, end: int) -> bool:
+    """An end marker after the first scan. Segments before the scan are skipped by their
+    lengths (an EXIF thumbnail holds an end marker of its own); inside entropy-coded data
+    0xFF is always stuffed, so the first 0xFFD9 there is the image's end."""
+    pos = 2
+    for _ in range(_MAX_WALK):
+        if pos + 4 > end:
+            return False
+        fh.seek(pos)
+        head = fh.read(4)
+        if head[0] != 0xFF:
+            return False
+        marker = head[1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+        elif marker == 0xDA:  # start of scan: search the rest
+            break
+        else:
+            pos += 2 + int.from_bytes(head[2:4], "big")
+    else:
+        return False
+    fh.seek(pos)
+    carry = b""
+    while chunk := fh.read(_READ):
+        if b"\xff\xd9" in carry + chunk:
+            return True
+        carry = chunk[-1:]
+    return False
 
 
 def _sniff(path: Path) -> str | None:
