@@ -34,10 +34,11 @@ def isolated_registry():
     """Plugins loaded in a test stay loaded in the process: forget them after each test."""
     from maskcheck import plugins
 
-    loaded = dict(plugins._loaded)
+    saved = [(cache, dict(cache)) for cache in (plugins._loaded, plugins._readers, plugins._reporters)]
     yield
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
+    for cache, before in saved:
+        cache.clear()
+        cache.update(before)
     plugins.load_entry_points(refresh=True)
 
 
