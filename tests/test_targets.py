@@ -229,3 +229,24 @@ def test_data_numbered_for_the_target_is_clean(write_coco, name):
     report = lint([path], select=["MC1", "MC5"], config=Config(
         target=name, num_classes=num_classes, classes=[c["name"] for c in cats]))
     assert [f for f in report.findings if f.code != "MC105"] == []  # MC105: too few instances
+
+
+def test_a_config_class_list_numbers_yolo_classes_from_0_when_no_target_is_named(tmp_path):
+    from maskcheck import lint
+    from maskcheck.config import load_config
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x04\x00\x00\x00\x03\x08\x00\x00\x00\x00"
+        b"\x00\x00\x00\x00\x00\x00\x00\x00IEND\xaeB`\x82")
+    (tmp_path / "data.yaml").write_text("path: .\ntrain: images\nnames: [crack, dent]\n")
+    (tmp_path / "labels" / "a.txt").write_text("0 0.1 0.1 0.5 0.1 0.5 0.5\n1 0.6 0.6 0.9 0.6 0.9 0.9\n")
+    for setup, want in (("classes: [crack, dent]\n", []),  # Ultralytics' 0 and 1
+                        ("classes: [crack]\n", ["labels/a.txt:2"]),  # 1 is not declared
+                        ("target: torchvision\nclasses: [crack, dent]\n", ["labels/a.txt:1"])):
+        cfg = tmp_path / "maskcheck.yaml"
+        cfg.write_text(setup)
+        report = lint([tmp_path], select=["MC102"], config=load_config(explicit=cfg))
+        got = [f.location.short().removeprefix(str(tmp_path) + "/") for f in report.findings]
+        assert got == want, setup

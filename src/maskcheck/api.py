@@ -117,7 +117,7 @@ def config_classmap(config: Config) -> classmap.ClassMap:
     target = config.resolved_target()
     first = 1 if target is None or target.first_id is None else target.first_id
     names = list(config.classes or [])
-    cmap = classmap.ClassMap(source="config classes", path=where)
+    cmap = classmap.ClassMap(source="config classes", path=where, by_order=target is None)
     for i, name in enumerate(names):
         cmap.ids.setdefault(name, first + i)
         cmap.entries.append((name, first + i, 0))

@@ -36,6 +36,19 @@ class ClassMap:
     # Every (name, id, line) as written, repeats included (duplicate-category-* see them);
     # empty: built from `ids`.
     entries: list[tuple[str, int, int]] = field(default_factory=list)
+    # A plain list whose ids are its positions, numbered from the default target's first class
+    # id because the user named no target: a format whose trainer is implied (YOLO, ids from
+    # 0) renumbers it (`renumbered`).
+    by_order: bool = False
+
+    def renumbered(self, first: int) -> ClassMap:
+        """The same names in the same order, ids from `first`."""
+        out = ClassMap(source=self.source, path=self.path, ignored=self.ignored)
+        for k, (name, _, line) in enumerate(self._entries()):
+            out.ids.setdefault(name, first + k)
+            out.lines.setdefault(name, line)
+            out.entries.append((name, first + k, line))
+        return out
 
     def _entries(self) -> list[tuple[str, int, int]]:
         return self.entries or [(k, v, self.lines.get(k, 0)) for k, v in self.ids.items()]

@@ -424,6 +424,8 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
     except InputProblem as exc:
         yield InputError(exc.path, exc.message)
         return
+    if cmap.by_order:  # the config's class list, numbered for no named target: Ultralytics counts from 0
+        cmap = cmap.renumbered(TARGETS["yolo"].first_id or 0)
     base = path.parent if path.is_file() else path
     todo = pairs(root, _recover(cfg, base, splits) if cfg.missing else splits)
     for n, (image_dir, label_dir) in enumerate(todo):
