@@ -100,7 +100,8 @@ def lint(
         report.notes.append(f"image files not checked: no image folder found (use --images) for {shown}")
     report.findings += cross_check(plan, summaries)
     if config.per_path_ignores:
-        report.findings = [f for f in report.findings if not config.ignored(f)]
+        ignored = config.path_ignores()
+        report.findings = [f for f in report.findings if not ignored(f)]
     report.findings.sort(key=sort_key)
     return report
 

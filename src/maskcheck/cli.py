@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -17,10 +18,14 @@ from maskcheck.catalog import all_rules, find_rule
 from maskcheck.cli_help import Command, Group
 from maskcheck.cli_progress import LintProgress, progress_allowed
 from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags, suggest
+from maskcheck.docs import page_text
 from maskcheck.engine import DEFAULT_BATCH_IMAGES
 from maskcheck.errors import UsageProblem
 from maskcheck.model import Report, Severity
 from maskcheck.plugins import load_entry_points
+from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
+from maskcheck.probe.codes import page_section
+from maskcheck.probe.target import parse_call_args
 from maskcheck.readers.formats import FORMAT_ORDER, LABELS
 from maskcheck.readers.reading import input_formats
 from maskcheck.readers.records import FIELDS
@@ -284,13 +289,9 @@ def list_rules(
 def explain(rule: Annotated[str, typer.Argument(
         help="A rule code (MC101) or name (string-label).", show_default=False)]) -> None:
     """Print a rule's page: what it checks, why it matters, examples and the fix."""
-    from maskcheck.docs import page_text
-
     load_config()  # a plugin's rule has its page too
     found = find_rule(rule)
     if found is None:
-        from maskcheck.probe.codes import page_section
-
         probe_page = page_section(rule)  # MC6xx probe findings: documented in PROBE.md
         if probe_page is not None:
             sys.stdout.write(probe_page)
@@ -355,11 +356,6 @@ def probe(
         metavar="N", help="Show at most N findings per code in the text report.")] = 10,
 ) -> None:
     """Run a transform or a Dataset on known inputs and check labels, boxes and masks stay in step."""
-    import contextlib
-
-    from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
-    from maskcheck.probe.target import parse_call_args
-
     fmt = output_format or outputs.default_format(to_file=output is not None)
     primary = outputs.Target(outputs.check_format(fmt), output)
     if fail_on not in ("error", "warning", "info", "never"):

@@ -26,8 +26,13 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from maskcheck.catalog import all_rules, find_rule
+from maskcheck.engine import make_plan, match_rules
 from maskcheck.errors import UsageProblem
 from maskcheck.model import DatasetInfo, Finding, RunContext, Severity
+from maskcheck.plugins import load_entry_points, load_local
+from maskcheck.readers.reading import input_formats
+from maskcheck.reporters.safe import visible
 from maskcheck.targets import DEFAULT_TARGET, TARGETS, Target, resolve
 
 CONFIG_FILES = (".maskcheck.yaml", ".maskcheck.yml", "maskcheck.yaml", "maskcheck.yml")
@@ -103,33 +108,36 @@ class Config:
                           images_dir=str(images_dir) if images_dir is not None else None)
 
     def plan(self) -> Any:
-        from maskcheck.engine import make_plan
-
         return make_plan(select=self.select, ignore=self.ignore, severity=self.severity,
                          options=self.options, extend_select=self.extend_select)
 
     def reader_options(self) -> dict[str, Any]:
         return {"fields": dict(self.fields)} if self.fields else {}
 
-    def ignored(self, finding: Finding) -> bool:
-        """Whether `per_path_ignores` drops this finding (globs relative to the config's folder)."""
-        if not self.per_path_ignores:
-            return False
-        path = Path(finding.location.path)
-        names = {path.as_posix()}
-        if self.path is not None:
-            with contextlib.suppress(ValueError):  # another drive on Windows: no relative path
-                names.add(Path(os.path.relpath(_resolve(path), _resolve(self.path.parent))).as_posix())
-        for pattern, codes in self._ignore_codes().items():
-            if finding.code in codes and any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                return True
-        return False
+    def path_ignores(self) -> Callable[[Finding], bool]:
+        """Whether `per_path_ignores` drops a finding (globs relative to the config's folder).
+        Selectors become code sets once, here, not per finding."""
+        rules = [(pattern, {r.code for sel in sels for r in match_rules(sel)})
+                 for pattern, sels in self.per_path_ignores.items()]
+        base = _resolve(self.path.parent) if self.path is not None else None
+        names_of: dict[str, set[str]] = {}
 
-    def _ignore_codes(self) -> dict[str, set[str]]:
-        from maskcheck.engine import _match
+        def names(path_text: str) -> set[str]:
+            found = names_of.get(path_text)
+            if found is None:
+                path = Path(path_text)
+                found = names_of[path_text] = {path.as_posix()}
+                if base is not None:
+                    with contextlib.suppress(ValueError):  # another drive on Windows
+                        found.add(Path(os.path.relpath(_resolve(path), base)).as_posix())
+            return found
 
-        return {pat: {r.code for sel in sels for r in _match(sel)}
-                for pat, sels in self.per_path_ignores.items()}
+        def ignored(finding: Finding) -> bool:
+            return any(finding.code in codes and any(fnmatch.fnmatchcase(n, pattern)
+                                                     for n in names(finding.location.path))
+                       for pattern, codes in rules)
+
+        return ignored
 
     # --- showing it ----------------------------------------------------------------------
     def effective(self) -> list[Setting]:
@@ -160,8 +168,6 @@ class Config:
         commented out with the value used, so pasting it changes nothing. Keys are spelled
         as the documentation spells them; values are JSON, which YAML reads as written. A
         path with a newline in it must not start a line of its own: visible() escapes it."""
-        from maskcheck.reporters.safe import visible
-
         where = visible(str(self.path)) if self.path else "(none found; defaults)"
         lines = [f"# config file: {where}",
                  "# keys not set are commented out, with the value maskcheck uses"]
@@ -263,8 +269,6 @@ def load_config(paths: Sequence[str | Path] = (), explicit: str | Path | None = 
     imported only when it is trusted: `explicit`, `allow_plugins`, or found in the current
     folder or above it. Otherwise they land in `blocked_plugins`, unimported.
     """
-    from maskcheck.plugins import load_entry_points
-
     load_entry_points()
     path = Path(explicit) if explicit is not None else find_config(paths)
     if path is None:
@@ -346,8 +350,6 @@ def _parse(raw: dict[str, Any], where: str, base: Path, cli: bool,
             blocked.extend(names)
             names = []
         out["plugins"] = names
-        from maskcheck.plugins import load_local
-
         for spec in names:
             load_local(spec, base, where)
     for key in KEYS:
@@ -388,17 +390,13 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _rule_names() -> list[str]:
-    from maskcheck.catalog import all_rules
-
     return [n for r in all_rules() for n in (r.code, r.name)]
 
 
 def check_selector(sel: str, where: str) -> str:
-    from maskcheck.engine import _match
-
     if not isinstance(sel, str) or not sel.strip():
         raise _fail(where, f"expected a rule code, prefix or name, got {sel!r}")
-    if not _match(sel):
+    if not match_rules(sel):
         raise _fail(where, f"{sel!r} matches no rule{suggest(sel, _rule_names())} "
                            "(see `maskcheck rules`)")
     return sel.strip()
@@ -409,8 +407,6 @@ def _selectors(value: Any, where: str) -> list[str]:
 
 
 def _format(value: Any, where: str) -> str:
-    from maskcheck.readers.reading import input_formats
-
     known = input_formats()  # the built-ins, then the plugin readers loaded before the file
     if not isinstance(value, str) or value not in known:
         raise _fail(where, f"unknown input format {value!r}{suggest(str(value), list(known))} "
@@ -467,8 +463,6 @@ def _severity(value: Any, where: str) -> dict[str, str]:
 
 
 def _options(value: Any, where: str) -> dict[str, dict[str, Any]]:
-    from maskcheck.catalog import find_rule
-
     out: dict[str, dict[str, Any]] = {}
     for key, opts in _mapping(value, where).items():
         rule = find_rule(key)

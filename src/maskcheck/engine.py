@@ -41,7 +41,7 @@ class Plan:
         return self.severity.get(rule.code, rule.severity)
 
 
-def _match(selector: str) -> list[type[Rule]]:
+def match_rules(selector: str) -> list[type[Rule]]:
     """Rules matching a code, a code prefix (`MC1`) or a name; `ALL` matches every rule."""
     sel = selector.strip()
     if sel.upper() == "ALL":
@@ -52,7 +52,7 @@ def _match(selector: str) -> list[type[Rule]]:
     return [r for r in all_rules() if r.code.upper().startswith(sel.upper())]
 
 
-def _no_match(flag: str, sel: str) -> UsageProblem:
+def _nomatch_rules(flag: str, sel: str) -> UsageProblem:
     import difflib
 
     choices = {n.casefold(): n for r in all_rules() for n in (r.code, r.name)}
@@ -76,20 +76,20 @@ def make_plan(
     chosen: list[type[Rule]] = []
     for flag, sels in (("--select", select or ["ALL"]), ("--extend-select", extend_select)):
         for sel in sels:
-            found = _match(sel)
+            found = match_rules(sel)
             if not found:
-                raise _no_match(flag, sel)
+                raise _nomatch_rules(flag, sel)
             chosen += [r for r in found if r not in chosen]
     for sel in ignore:
-        found = _match(sel)
+        found = match_rules(sel)
         if not found:
-            raise _no_match("--ignore", sel)
+            raise _nomatch_rules("--ignore", sel)
         chosen = [r for r in chosen if r not in found]
     sev: dict[str, Severity] = {}
     for key, level in (severity or {}).items():
-        found = _match(key)
+        found = match_rules(key)
         if not found:
-            raise _no_match("--severity", key)
+            raise _nomatch_rules("--severity", key)
         try:
             parsed = Severity.parse(level)
         except ValueError as exc:

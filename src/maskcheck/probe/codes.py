@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maskcheck.docs import pages_dir
 from maskcheck.model import Finding, Location, Severity
 
 
@@ -66,8 +67,6 @@ DATASET_CODES = ("MC601", "MC603", "MC604", "MC605", "MC606", "MC607", "MC609", 
 def page_section(key: str) -> str | None:
     """The rules/PROBE.md section of a probe code (`MC602`) or name (`label-mask-mismatch`),
     for `maskcheck explain`."""
-    from maskcheck.docs import pages_dir
-
     key = key.strip()
     code = next((c.code for c in CODES.values()
                  if c.code.lower() == key.lower() or c.name == key.lower()), None)
