@@ -21,7 +21,7 @@ through the `maskcheck.rules` entry point (maskcheck.plugins); `maskcheck.catalo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -47,6 +47,34 @@ class Option:
         return value
 
 
+class Options(Mapping[str, Any]):
+    """A rule's option values: checked and coerced once when the rule is made, read-only
+    after (a rule shared by a pool's workers must not change under them), picklable."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a rule's options are read-only")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Options, (self._values,))
+
+    def __repr__(self) -> str:
+        return f"Options({self._values!r})"
+
+
 class Rule:
     """A batch rule (see the module docstring); the base of every kind."""
 
@@ -61,7 +89,7 @@ class Rule:
         for key in opts:
             if key not in known:
                 raise ValueError(f"rule {self.name} has no option {key!r}")
-        self.opts = {o.name: o.coerce(opts.get(o.name, o.default), self.name) for o in self.options}
+        self.opts = Options({o.name: o.coerce(opts.get(o.name, o.default), self.name) for o in self.options})
 
     # --- the map step -------------------------------------------------------------------
     def check(self, batch: Batch) -> Iterable[Problem]:
