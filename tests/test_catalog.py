@@ -68,3 +68,32 @@ def test_a_rule_module_registers_nothing_on_import():
 
     assert register(Marked) is Marked
     assert find_rule("ZZZ002") is None
+
+
+def test_format_rules_declare_their_format_and_run_only_there(write_coco):
+    from conftest import coco_doc
+    from maskcheck.engine import lint_dataset, make_plan
+    from maskcheck.readers.reading import read_all
+
+    families = {"MC41": "labelme", "MC42": "yolo", "MC44": "voc"}
+    for cls in BUILTIN:
+        fmt = families.get(cls.code[:4])
+        assert cls.formats == (frozenset({fmt}) if fmt else None) or cls.code.startswith("MC45"), cls.code
+
+    calls: list[str] = []
+
+    class VocOnly(Rule):
+        code, name, summary, severity = "ZZZ003", "voc-only", "test", BUILTIN[0].severity
+        formats = frozenset({"voc"})
+
+        def check(self, batch):
+            calls.append(batch.info.format)
+            return ()
+
+    (ds,) = list(read_all([write_coco(coco_doc())]))
+    plan = make_plan(select=["MC001"])
+    plan.rules[:] = [VocOnly()]
+    assert lint_dataset(ds, plan) == [] and calls == []
+    ds.info.format = "voc"
+    lint_dataset(ds, plan)
+    assert calls == ["voc"]

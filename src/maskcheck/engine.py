@@ -161,7 +161,8 @@ def lint_dataset(
             findings.append(_crash(rule, info.path, exc))
             return None
 
-    reducing = [r for r in plan.rules if isinstance(r, DatasetRule)]
+    rules = [r for r in plan.rules if r.formats is None or info.format in r.formats]
+    reducing = [r for r in rules if isinstance(r, DatasetRule)]
     for rule in reducing:
         states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
 
@@ -172,7 +173,7 @@ def lint_dataset(
 
     for batch in batches:
         batch.ctx = ctx
-        for rule in plan.rules:
+        for rule in rules:
             if rule.code in broken:
                 continue
             guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings, info, b))

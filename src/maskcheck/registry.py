@@ -83,6 +83,9 @@ class Rule:
     summary: ClassVar[str]
     severity: ClassVar[Severity]
     options: ClassVar[tuple[Option, ...]] = ()
+    # The input formats the rule is about (LabelMe's shapes, VOC's files); None: every
+    # format. The engine runs a rule only on datasets of its formats.
+    formats: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, **opts: Any) -> None:
         known = {o.name: o for o in self.options}

@@ -17,7 +17,7 @@ from maskcheck.shapes import LABELME_AREA_SHAPES, LABELME_POINTS
 
 
 def _is_labelme(batch: Batch) -> bool:
-    return batch.info.format == "labelme" and "shape_type" in batch.anns
+    return "shape_type" in batch.anns  # the engine runs these rules on LabelMe data only
 
 
 class LabelmeShapeNotMask(Rule):
@@ -25,6 +25,7 @@ class LabelmeShapeNotMask(Rule):
     name = "labelme-shape-not-mask"
     summary = "A LabelMe shape (line, linestrip, point, unknown type) that cannot become an instance mask."
     severity = Severity.WARNING
+    formats = frozenset({"labelme"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         if not _is_labelme(batch) or not len(batch.anns):
@@ -48,6 +49,7 @@ class LabelmePointCount(Rule):
     name = "labelme-point-count"
     summary = "A LabelMe shape whose points are malformed or too few/many for its shape_type."
     severity = Severity.ERROR
+    formats = frozenset({"labelme"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         if not _is_labelme(batch) or not len(batch.anns):
@@ -84,10 +86,11 @@ class LabelmeImageMissing(Rule):
     name = "labelme-image-missing"
     summary = "A LabelMe file whose imagePath names a file that does not exist (and no imageData)."
     severity = Severity.ERROR
+    formats = frozenset({"labelme"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
-        if batch.info.format != "labelme" or "image_exists" not in imgs or not len(imgs):
+        if "image_exists" not in imgs or not len(imgs):
             return
         missing = ~imgs.image_exists & ~imgs.image_embedded
         names = imgs.file_name
@@ -109,6 +112,7 @@ class LabelmeGroupMixedLabels(Rule):
     name = "labelme-group-mixed-labels"
     summary = "Shapes of one LabelMe group_id carry different labels, so the instance is split."
     severity = Severity.WARNING
+    formats = frozenset({"labelme"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         if not _is_labelme(batch) or not len(batch.anns):
@@ -142,6 +146,7 @@ class LabelmeShapeMalformed(Rule):
     summary = ("A LabelMe shape whose group_id or mask bitmap cannot be used (wrong type, "
                "undecodable, or over maskcheck's size caps).")
     severity = Severity.ERROR
+    formats = frozenset({"labelme"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         if _is_labelme(batch):

@@ -20,7 +20,7 @@ from maskcheck.rules._util import ann_problems, plural
 
 
 def _facts(info: DatasetInfo) -> Any:
-    return info.cache.get("voc") if info.format == "voc" else None
+    return info.cache.get("voc")  # the engine runs these rules on VOC data only
 
 
 def _file_problem(path: str, line: int, message: str, order: int) -> Problem:
@@ -41,6 +41,7 @@ class UnreadableVocFile(DatasetRule):
     summary = ("A VOC annotation XML or mask PNG that cannot be read (broken XML, unreadable or "
                "mismatched PNG).")
     severity = Severity.ERROR
+    formats = frozenset({"voc"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         facts = _facts(info)
@@ -57,10 +58,11 @@ class InstanceSpansClasses(Rule):
     name = "instance-spans-classes"
     summary = "A VOC instance whose pixels carry several classes in the SegmentationClass PNG."
     severity = Severity.WARNING
+    formats = frozenset({"voc"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
-        if batch.info.format != "voc" or "mask_classes" not in anns or not len(anns):
+        if "mask_classes" not in anns or not len(anns):
             return
         classes = anns.mask_classes
         spans = np.array([c is not None and len(c) > 1 for c in classes], dtype=bool)
@@ -86,6 +88,7 @@ class SplitIdWithoutFiles(DatasetRule):
     name = "split-id-without-files"
     summary = "An ImageSets split list names an id whose annotation, mask or image files do not exist."
     severity = Severity.ERROR
+    formats = frozenset({"voc"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         facts = _facts(info)
@@ -103,6 +106,7 @@ class ImageWithoutAnnotationFile(DatasetRule):
     name = "image-without-annotation-file"
     summary = "A VOC image with no annotation XML (or, in a mask-only layout, no mask PNG)."
     severity = Severity.WARNING
+    formats = frozenset({"voc"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         facts = _facts(info)
@@ -121,6 +125,7 @@ class AnnotationWithoutImage(DatasetRule):
     name = "annotation-without-image"
     summary = "A VOC annotation XML or mask whose image file does not exist."
     severity = Severity.ERROR
+    formats = frozenset({"voc"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         facts = _facts(info)
@@ -138,10 +143,11 @@ class InvalidBndbox(Rule):
     name = "invalid-bndbox"
     summary = "A VOC <bndbox> with xmax <= xmin or ymax <= ymin, or a coordinate missing or not a number."
     severity = Severity.ERROR
+    formats = frozenset({"voc"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
-        if batch.info.format != "voc" or "bndbox" not in anns or not len(anns):
+        if "bndbox" not in anns or not len(anns):
             return
         boxes, problems, lines = anns.bndbox, anns.box_problem, anns.box_line
         bad = np.zeros(len(anns), dtype=bool)

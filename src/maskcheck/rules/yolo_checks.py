@@ -20,7 +20,7 @@ from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 
 
 def _is_yolo(batch: Batch) -> bool:
-    return batch.info.format == "yolo" and "has_label_file" in batch.images
+    return "has_label_file" in batch.images  # the engine runs these rules on YOLO data only
 
 
 class YoloCoordinateOutOfRange(Rule):
@@ -28,6 +28,7 @@ class YoloCoordinateOutOfRange(Rule):
     name = "yolo-coordinate-out-of-range"
     summary = "A YOLO label row with a coordinate outside [0, 1] (not normalized, or off the image)."
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -53,6 +54,7 @@ class YoloMalformedRow(Rule):
     summary = ("A YOLO label row that is neither a box nor a polygon: odd coordinate count, "
                "under 3 points, not numbers.")
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
@@ -72,6 +74,7 @@ class YoloCommaSeparated(Rule):
     name = "yolo-comma-separated"
     summary = "A YOLO label row separated by commas; Ultralytics splits on whitespace only."
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -89,6 +92,7 @@ class YoloMixedBoxPolygon(DatasetRule):
     name = "yolo-mixed-box-polygon"
     summary = "Box rows and polygon rows in one YOLO dataset: Ultralytics then drops every segment."
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def initial(self, info: DatasetInfo) -> tuple[int, int, tuple | None]:
         return 0, 0, None  # polygons, boxes, (index, path, line) of the first box row
@@ -127,6 +131,7 @@ class YoloLabelWithoutImage(Rule):
     name = "yolo-label-without-image"
     summary = "A YOLO label file with no image of the same name: its instances are never trained."
     severity = Severity.WARNING
+    formats = frozenset({"yolo"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
@@ -144,6 +149,7 @@ class YoloImageWithoutLabel(Rule):
     name = "yolo-image-without-label"
     summary = "A YOLO image with no label file (trained as background; fine for intended negatives)."
     severity = Severity.INFO
+    formats = frozenset({"yolo"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs = batch.images
@@ -157,7 +163,7 @@ class YoloImageWithoutLabel(Rule):
 
 
 def _config(info: DatasetInfo) -> Any:
-    return info.cache.get("yolo") if info.format == "yolo" else None
+    return info.cache.get("yolo")
 
 
 class YoloNamesNcMismatch(DatasetRule):
@@ -165,6 +171,7 @@ class YoloNamesNcMismatch(DatasetRule):
     name = "yolo-names-nc-mismatch"
     summary = "data.yaml's nc disagrees with the number of names (or is not a whole number)."
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         cfg = _config(info)
@@ -185,6 +192,7 @@ class YoloDataPathMissing(DatasetRule):
     name = "yolo-data-path-missing"
     summary = "A path in data.yaml (path, train, val, test) that does not exist."
     severity = Severity.ERROR
+    formats = frozenset({"yolo"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         cfg = _config(info)
