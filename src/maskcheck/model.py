@@ -254,6 +254,9 @@ class DatasetInfo:
     # The trainer a format implies (YOLO: Ultralytics, whose class 0 is a real class), used
     # when the user names no target; None: torchvision's conventions.
     implied_target: Any = None
+    # What a format's reader found beyond the tables, typed by the reader (VOC's VocFacts,
+    # YOLO's YoloConfig, CVAT's CvatFacts), for that format's rules; None for the others.
+    facts: Any = None
     # `cache` holds per-dataset lookups rules share (the found image root).
     num_files: int = 1  # annotation files this dataset was read from
     # Labels used by shapes that are not instances (CVAT points, polylines, skeletons, tags):

@@ -13,7 +13,7 @@ Class names reach ids through labelmap.txt, class_names.txt, class_id_to_name.js
 none exists, the 21 VOC classes with background at 0.
 
 Facts that belong to no annotation row (unpaired files, split lists naming missing ids,
-files that cannot be read) go to `info.cache["voc"]` for the MC41x rules.
+files that cannot be read) go to `info.facts` for the MC44x rules.
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ def _read_root(root: Path, only: Path | None = None) -> Dataset:
     if classes.assumed:
         _settle_assumed(classes.cmap, builder.ann["label"])
     dataset = builder.build(counts=True, info_path=str(root if only is None else only))
-    dataset.info.cache["voc"] = facts
+    dataset.info.facts = facts
     return dataset
 
 

@@ -8,7 +8,7 @@ the image header (Pillow, no decoding); where the image is missing or unreadable
 size is unknown (NaN) and the coordinates stay normalized.
 
 The config (data.yaml: `path`, split folders, `names`, `nc`) travels to the rules as a
-YoloConfig in `info.cache["yolo"]`: yolo-names-nc-mismatch and yolo-data-path-missing
+YoloConfig in `info.facts`: yolo-names-nc-mismatch and yolo-data-path-missing
 read it.
 
 Paths in data.yaml are resolved as Ultralytics' `check_det_dataset` resolves them
@@ -442,7 +442,7 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
         for where, reason in special:
             yield InputError(where, reason)
         ds = builder.build()
-        ds.info.cache["yolo"] = cfg if n == 0 else None
+        ds.info.facts = cfg if n == 0 else None
         ds.info.implied_target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
         yield ds
 

@@ -1,6 +1,6 @@
 """Checks that only exist in Pascal VOC folders: files, split lists, masks and bndboxes.
 
-File-level facts come from `info.cache["voc"]` (readers/voc.py VocFacts) and are the same
+File-level facts come from `info.facts` (readers/voc.py VocFacts) and are the same
 whatever the batches, so those rules report them in `finalize`. Per-instance checks read
 the columns the VOC reader adds (`bndbox`, `box_problem`, `box_line`, `mask_classes`,
 `instance_id`, `mask_path`). Every rule stays silent on other formats.
@@ -20,7 +20,7 @@ from maskcheck.rules._util import ann_problems, plural
 
 
 def _facts(info: DatasetInfo) -> Any:
-    return info.cache.get("voc")  # the engine runs these rules on VOC data only
+    return info.facts  # VocFacts: the engine runs these rules on VOC data only
 
 
 def _file_problem(path: str, line: int, message: str, order: int) -> Problem:

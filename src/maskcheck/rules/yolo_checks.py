@@ -2,7 +2,7 @@
 
 They read the columns readers/yolo.py adds (annotations: `row_kind`, `commas`,
 `coord_min`, `coord_max`; images: `has_image`, `has_label_file`, `bad_rows`) and the
-YoloConfig in `info.cache["yolo"]`, and stay silent on other formats. A class index
+YoloConfig in `info.facts`, and stay silent on other formats. A class index
 outside `names` is unmapped-class (MC102), which names data.yaml in its message.
 """
 
@@ -163,7 +163,7 @@ class YoloImageWithoutLabel(Rule):
 
 
 def _config(info: DatasetInfo) -> Any:
-    return info.cache.get("yolo")
+    return info.facts  # YoloConfig (the first split's only)
 
 
 class YoloNamesNcMismatch(DatasetRule):
