@@ -157,6 +157,18 @@ def test_undeclared_labels(tmp_path):
     assert other.location.line == 6 and '"lamp"' in other.message
 
 
+def test_undeclared_and_unlabelled_shapes_come_in_line_order(tmp_path):
+    path = write(tmp_path, cvat_xml(
+        '<box label="" xtl="0" ytl="0" xbr="2" ybr="2"/>',
+        '<points label="lamp" points="1,1"/>',
+        '<polyline points="1,2;3,4"/>',
+        '<polyline label="sign" points="1,2;3,4"/>'))
+    hits = found(path, "MC450")
+    assert lines(hits) == [5, 6, 7, 8]  # not the unlabelled ones first
+    assert ['"lamp"' in h.message or '"sign"' in h.message for h in hits] == [
+        False, True, False, True]
+
+
 def test_declared_labels_get_ids_in_declaration_order(tmp_path):
     path = write(tmp_path, cvat_xml('<box label="tree" xtl="0" ytl="0" xbr="2" ybr="2"/>',
                                     '<polygon label="car" points="1,1;4,1;4,4"/>'))

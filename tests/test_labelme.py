@@ -171,6 +171,16 @@ def test_point_count(tmp_path):
     assert "[x, y] number pairs" in msgs[3]
 
 
+def test_unusable_points_are_one_finding_not_count_mismatch(tmp_path):
+    write_lm(tmp_path, "a.json", [shape("a", []), shape("a", None), shape("a", "abc"),
+                                  shape("a", [["a", "b"], [1, 2], [3, 4]]),
+                                  shape("a", [], "cuboid"), shape("a", TRI)])
+    report = lint([tmp_path], select=["MC104", "MC410", "MC411"])
+    assert found(report, "MC411") == [("a.json", f"/shapes/{i}", None) for i in range(4)]
+    assert found(report, "MC410") == [("a.json", "/shapes/4", None)]
+    assert found(report, "MC104") == []
+
+
 def test_image_missing(tmp_path):
     write_lm(tmp_path, "a.json", [shape("a", TRI)])                       # image beside it
     write_lm(tmp_path, "b.json", [shape("a", TRI)], image="gone/b.jpg")   # missing
@@ -227,3 +237,29 @@ def test_realdata_primitives(realdata):
     assert [f.location.pointer for f in report.findings if f.code == "MC410"] == [
         "/shapes/4", "/shapes/5", "/shapes/6"]  # line, point, linestrip
     assert len([f for f in report.findings if f.code == "MC101"]) == 1  # one per dataset
+
+
+# ------------------------------------------------------------------- values msgspec refuses
+def test_image_size_that_is_not_a_number_is_malformed_at_its_key(tmp_path):
+    write_lm(tmp_path, "a.json", [shape("car", TRI)], imageWidth="abc")
+    write_lm(tmp_path, "b.json", [shape("car", TRI)], imageHeight=None)
+    write_lm(tmp_path, "c.json", [shape("car", TRI)], imageWidth="120")  # MC009's, not MC001's
+    (tmp_path / "labels.txt").write_text("__ignore__\ncar\n")
+    report = lint([tmp_path])
+    assert found(report, "MC001") == [("a.json", "/imageWidth", None), ("b.json", "/imageHeight", None)]
+    assert messages(report, "MC001") == ['imageWidth must be a number, got "abc"',
+                                         "imageHeight must be a number, got null"]
+    assert found(report, "MC009") == [("c.json", "/imageWidth", None)]
+
+
+def test_out_of_range_numbers_read_as_inf(tmp_path):
+    write_lm(tmp_path, "a.json", [shape("car", [[123456789, 10], [40, 10], [40, 30]]),
+                                  shape("car", [[10, 10], [123456789, 40]], "mask") | {"mask": "x"}])
+    path = write_lm(tmp_path, "b.json", [shape("car", TRI)], imageWidth=123456789)
+    for p in (tmp_path / "a.json", path):
+        p.write_text(p.read_text().replace("123456789", "1e999"))
+    (tmp_path / "labels.txt").write_text("__ignore__\ncar\n")
+    report = lint([tmp_path])
+    assert not report.errors  # b.json's imageWidth no longer refuses the whole file
+    assert found(report, "MC001") == []
+    assert found(report, "MC204") == [("a.json", "/shapes/0", None), ("a.json", "/shapes/1", None)]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from maskcheck import lint
@@ -202,3 +203,33 @@ def test_parallel_fields_that_are_not_lists_are_malformed(tmp_path):
     assert "MC000" not in {f.code for f in report.findings}
     assert found(report, "MC001") == [("recs.json", "/0/labels", None), ("recs.json", "/1/masks", None)]
     assert "'labels' must be a list" in messages(report, "MC001")[0]
+
+
+# ------------------------------------------------------------- image size from parallel masks
+def test_parallel_masks_give_the_image_size(tmp_path):
+    path = write(tmp_path / "r.json", [{"image": "a.jpg", "labels": [1, 2], "masks": [MASK, MASK]}])
+    _, batch = batch_of(path)
+    assert (batch.images.width[0], batch.images.height[0]) == (3, 2)
+
+
+def test_parallel_masks_of_two_sizes_leave_the_size_unknown(tmp_path):
+    other = [[0, 1], [1, 1], [0, 0]]  # 3 rows, 2 columns
+    path = write(tmp_path / "r.json", [{"image": "a.jpg", "labels": [1, 2], "masks": [MASK, other]}])
+    _, batch = batch_of(path)
+    assert np.isnan(batch.images.width[0]) and np.isnan(batch.images.height[0])
+
+
+def test_a_number_out_of_float_range_reads_as_inf(tmp_path):
+    (tmp_path / "r.json").write_text('[{"image_id": "a.jpg", "label": 1, "bbox": [1, 2, 1e999, 4]}]')
+    (tmp_path / "r.jsonl").write_text('{"image_id": "b.jpg", "label": 1, "bbox": [1, 2, 3, -1e999]}\n')
+    report = lint([tmp_path / "r.json", tmp_path / "r.jsonl"])
+    assert not report.errors
+    assert found(report, "MC204") == [("r.json", "/0", None), ("r.jsonl", None, 1)]
+    assert found(report, "MC001") == []
+
+
+def test_nan_is_still_not_json(tmp_path):
+    (tmp_path / "r.json").write_text('[{"image_id": "a.jpg", "label": 1, "bbox": [1, 2, NaN, 4]}]')
+    report = lint([tmp_path / "r.json"])
+    assert [e.message for e in report.errors] == [
+        "holds NaN or Infinity, which is not JSON (most loaders refuse it)"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -466,3 +467,36 @@ def test_unused_class_many_categories_is_linear(run):
     assert where(found[0]) == ("/categories/0", None, None, 1)
     assert where(found[-1]) == ("/categories/19999", None, None, 20_000)
     assert '"class_20000" (id 20000)' in found[-1].message
+
+
+# ------------------------------------------------- integral float ids, numbers out of float range
+def test_float_image_id_links_like_its_int_in_both_directions(run):
+    # pycocotools indexes by dict: 1.0 and 1 are one key; a string "2" is not image 2
+    doc = coco_doc(images=[img(1.0), img(2), img(3)],
+                   annotations=[ann(1, 1, 1), ann(2, 2.0, 1), ann(3, "3", 1)])
+    assert [where(f)[0] for f in run(doc, "MC007")] == ["/annotations/2"]
+    assert [where(f)[0] for f in run(doc, "MC008")] == ["/images/2"]
+    assert [where(f)[0] for f in run(doc, "MC002")] == ["/images/0", "/annotations/1", "/annotations/2"]
+
+
+def test_huge_integral_float_id_is_no_int(run):
+    doc = coco_doc(images=[img(1), img(1e300)], annotations=[ann(1, 1, 1)])
+    assert run(doc, "MC003") == []
+
+
+def test_out_of_range_numbers_outside_segmentations(tmp_path):
+    doc = coco_doc(images=[img(1, width=123456789)], annotations=[ann(1, 1, 1, area=123456789)],
+                   categories=[{"id": 1, "name": "defect_type_a", "weight": 123456789}])
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(doc).replace("123456789", "1e999"))
+    report = lint([path])
+    assert not report.errors
+    assert [f.location.pointer for f in report.findings if f.code == "MC001"] == []
+
+
+def test_unmapped_class_says_what_is_defined_when_no_category_id_is_an_integer(write_coco):
+    doc = coco_doc(annotations=[ann(1, 1, 1)], categories=[{"id": "1", "name": "s"}])
+    report = lint([write_coco(doc)], select=["MC102"])
+    (f,) = report.findings
+    assert f.location.pointer == "/annotations/0"
+    assert 'no category id is an integer: "1"' in f.message and "no categories are defined" not in f.message

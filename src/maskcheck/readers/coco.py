@@ -28,6 +28,7 @@ from maskcheck.columns import (
     text_number_column,
 )
 from maskcheck.errors import InputProblem, NotThisFormat
+from maskcheck.ids import dict_key_ids
 from maskcheck.model import Dataset, DatasetInfo, InputError, SegKind, Table
 from maskcheck.readers import jsonio, keys
 
@@ -193,8 +194,21 @@ def _section(doc: _Doc, name: str, struct: type, problems: list[tuple[str, str]]
         try:
             out.append(dec.decode(item))
         except msgspec.ValidationError:
-            out.append(None)
+            out.append(_out_of_range(item, struct))
     return out
+
+
+def _out_of_range(item: msgspec.Raw, struct: type) -> Any:
+    """A record msgspec refused: None when it is not an object; else read again with json,
+    which reads a number out of float range (1e999) as inf, as training code's json.load
+    does, so the rules see the value instead of a record that "cannot be read"."""
+    try:
+        fields = msgspec.json.decode(item, type=dict[str, msgspec.Raw])
+    except msgspec.ValidationError:
+        return None
+    raw_kept = {f for f, t in struct.__annotations__.items() if t in (msgspec.Raw, "msgspec.Raw")}
+    return struct(**{k: v if k in raw_kept else json.loads(bytes(v))
+                     for k, v in fields.items() if k in struct.__struct_fields__})
 
 
 def _field(records: list[Any], name: str) -> list[Any]:
@@ -265,7 +279,10 @@ def _anns_table(anns: list[Any]) -> Table:
 
 def _categories_table(raw: msgspec.Raw, has_annotations: bool,
                       problems: list[tuple[str, str]]) -> Table:
-    cats: Any = msgspec.json.decode(raw) if len(raw) else []
+    try:
+        cats: Any = msgspec.json.decode(raw) if len(raw) else []
+    except msgspec.ValidationError:  # a number out of float range (1e999): json reads inf
+        cats = json.loads(bytes(raw))
     if not isinstance(cats, list):
         problems.append(("/categories", f"'categories' must be a list of objects, got a JSON "
                                         f"{_json_kind(type(cats).__name__)}"))
@@ -289,14 +306,16 @@ def _categories_table(raw: msgspec.Raw, has_annotations: bool,
 def _resolve_images(images: Table, anns: Table) -> np.ndarray:
     """Each annotation's image row (-1 when no image has its image_id).
 
-    Integer ids match through a sorted search; other ids (strings, say) match only an
-    image id of the same type and value, as a Python dict lookup would in pycocotools.
+    Integer ids (and integral floats: image 1.0 is image 1 in a dict) match through a
+    sorted search; other ids (strings, say) match only an image id of the same type and
+    value, as a Python dict lookup would in pycocotools.
     """
     rows = np.full(len(anns), -1, dtype=np.int64)
-    ok_rows = np.flatnonzero(images.id_ok)
+    img_ids, img_ok = dict_key_ids(images, "id")
+    ok_rows = np.flatnonzero(img_ok)
     if len(ok_rows):
-        order = ok_rows[np.argsort(images.id[ok_rows], kind="stable")]
-        keys = images.id[order]
+        order = ok_rows[np.argsort(img_ids[ok_rows], kind="stable")]
+        keys = img_ids[order]
         want = anns.image_id
         pos = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
         hit = anns.image_id_ok & (keys[pos] == want)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import math
 import warnings
 from collections.abc import Iterator
@@ -165,9 +166,11 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
     where = str(path)
     data = jsonio.read_bytes(path)
     try:
-        doc = jsonio.decode(where, data, _File)
-    except msgspec.ValidationError as exc:
-        raise InputProblem(where, f"not a LabelMe file: {exc}") from None
+        doc = msgspec.json.decode(data, type=_File)
+    except msgspec.ValidationError:
+        doc = _file_out_of_range(data) or _strict(where, data)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        doc = _strict(where, data)  # raises, saying why
     typos = _respell(doc, data)
     height = _dim(doc.imageHeight)
     width = _dim(doc.imageWidth)
@@ -184,6 +187,12 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
     b.extra_images.setdefault("image_embedded", []).append(embedded)
     b.extra_images.setdefault("text_numbers", []).append(tuple(quoted_size) or None)
     b.extra_images.setdefault("misspelled_top", []).append(typos)
+    for dim, value in (("width", doc.imageWidth), ("height", doc.imageHeight)):
+        # "abc", null, [100]: malformed-record reports them at the key ("480" is MC009's)
+        bad = value is not _U and type(value) not in (int, float)
+        b.extra_images.setdefault("raw_" + dim, []).append(value if bad and value is not None else None)
+        b.extra_images.setdefault("null_" + dim, []).append(value is None)
+        b.extra_images.setdefault("at_" + dim, []).append("/image" + dim.capitalize())
     if not len(doc.shapes):
         return
     try:
@@ -198,6 +207,8 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
         try:
             shape = dec.decode(raw)
         except msgspec.ValidationError:
+            shape = _out_of_range(raw)
+        if shape is None:
             b.add_ann(row, MISSING, where, pointer=pointer, is_object=False,
                       shape_type=None, n_points=-1, points_ok=False, parts=1, group=None,
                       shape_problem=None, text_numbers=None)
@@ -236,6 +247,35 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
             groups[key] = ann
 
 
+def _strict(where: str, data: bytes) -> _File:
+    try:
+        return jsonio.decode(where, data, _File)
+    except msgspec.ValidationError as exc:
+        raise InputProblem(where, f"not a LabelMe file: {exc}") from None
+
+
+def _file_out_of_range(data: bytes) -> _File | None:
+    """A file msgspec refused for a number out of float range (`"imageWidth": 1e999`):
+    read with json (inf) as labelme does; None when it is not a JSON object."""
+    try:
+        top = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+        kept = {k: v if k in ("shapes", "imageData") else json.loads(bytes(v))
+                for k, v in top.items() if k in _File.__struct_fields__}
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
+    return _File(**kept)
+
+
+def _out_of_range(raw: msgspec.Raw) -> _Shape | None:
+    """A shape msgspec refused: None when it is not an object; else read with json, which
+    reads 1e999 as inf (as labelme's own json.load does) for non-finite-coordinate."""
+    try:
+        value = json.loads(bytes(raw))
+        return msgspec.convert(value, _Shape) if isinstance(value, dict) else None
+    except (ValueError, msgspec.ValidationError):
+        return None
+
+
 def _dim(value: Any) -> Any:
     if value is _U:
         return MISSING
@@ -263,7 +303,7 @@ def _points(value: Any) -> list[tuple[float, float]] | None:
     out = []
     for p in value:
         if (not isinstance(p, list) or len(p) != 2
-                or not all(type(c) in (int, float) and math.isfinite(c) for c in p)):
+                or not all(type(c) in (int, float) for c in p)):  # inf: non-finite-coordinate's
             return None
         out.append((float(p[0]), float(p[1])))
     return out
@@ -299,9 +339,16 @@ def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
         r = math.hypot(px - cx, py - cy)
         flat = geometry.ellipse_polygon(cx, cy, r, r, decimals=2)
         box = [cx - r, cy - r, 2 * r, 2 * r]
+    elif not all(map(math.isfinite, box)):
+        return None, box, None  # a bitmap cannot be placed at inf: the box reports it
     else:
         seg, problem = _mask_rle(mask, pts, height, width)
         return seg, box, problem
+    if not all(map(math.isfinite, flat)):
+        # written as 1e999, not as msgspec's null, so non-finite-coordinate reports the
+        # outline; the box made from the same points would only say it twice
+        text = json.dumps([flat]).replace("-Infinity", "-1e999").replace("Infinity", "1e999")
+        return text.replace("NaN", "1e999").encode(), None, None
     return msgspec.json.encode([flat]), box, None
 
 

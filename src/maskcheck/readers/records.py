@@ -18,6 +18,7 @@ label anywhere (SA-1B) is class-agnostic: its instances get no class and no find
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,16 +181,36 @@ def _load(path: Path) -> list[tuple[Any, str, int]]:
             if not line.strip():
                 continue
             try:
-                out.append((msgspec.json.decode(line), "", no))
+                out.append((_decode(line), "", no))
             except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
                 out.append((None, "", no))  # one broken line: malformed-record, not the file
         return out
-    doc = jsonio.decode(where, data)
+    try:
+        doc = _decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        doc = jsonio.decode(where, data)  # raises, saying where the file is broken
     if isinstance(doc, list):
         return [(rec, f"/{i}", 0) for i, rec in enumerate(doc)]
     if isinstance(doc, dict):
         return [(doc, "", 0)]
     raise InputProblem(where, "expected a JSON list of records, JSONL, or one record object")
+
+
+def _decode(data: bytes) -> Any:
+    """JSON text as Python values. msgspec refuses a number out of float range (1e999) as
+    a ValidationError; json, as training code's json.load, reads it as inf for
+    non-finite-coordinate to report (NaN and Infinity, which are not JSON, stay refused)."""
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.ValidationError:
+        try:
+            return json.loads(data, parse_constant=_not_json)
+        except ValueError:
+            raise msgspec.DecodeError from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _read_files(files: list[Path], where: str, fields: dict[str, str],
@@ -270,7 +291,8 @@ def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any,
     ann_key, anns = _pick(rec, "annotations", fields)
     if any(k for k, _ in lists.values()) or isinstance(anns, list):
         img_value = img if img_key else f"record {prefix or line}"
-        row = _image_row(b, images, path, img_value, prefix, line, (None, None), img_key)
+        size = _masks_size(lists["masks"][1]) if not isinstance(anns, list) else (None, None)
+        row = _image_row(b, images, path, img_value, prefix, line, size, img_key)
         if isinstance(anns, list):
             for i, a in enumerate(anns):
                 _instance(b, row, path, a, f"{prefix}/{ann_key}/{i}", line, fields, labelled)
@@ -399,6 +421,15 @@ def _mask_text_numbers(value: Any, pointer: str, name: str) -> list[TextNumber]:
 
 def _encode_mask(arr: np.ndarray) -> bytes:
     return geometry.rle_json(geometry.encode_mask(arr.astype(bool), *arr.shape))
+
+
+def _masks_size(masks: Any) -> tuple[Any, Any]:
+    """The image size the parallel `masks` state, as `_mask_size` reads one; unknown when
+    none states one or two disagree (a stack of masks shares the image's size)."""
+    if not isinstance(masks, list):
+        return None, None
+    sizes = {_mask_size(m) for m in masks} - {(None, None)}
+    return sizes.pop() if len(sizes) == 1 else (None, None)
 
 
 def _mask_size(mask: Any) -> tuple[Any, Any]:

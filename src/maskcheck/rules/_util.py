@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.columns import MISSING
+from maskcheck.columns import INT64_MAX, MISSING
 from maskcheck.model import At, Batch, DatasetInfo, Problem
 
 BACKGROUND_NAMES = frozenset(
@@ -88,6 +88,36 @@ def category_rows(info: DatasetInfo) -> dict[int, int]:
     for r in np.flatnonzero(cats.id_ok).tolist():
         out.setdefault(int(cats.id[r]), r)
     return out
+
+
+def unusable_points(table: Any) -> np.ndarray:
+    """LabelMe shapes whose 'points' are malformed or empty (readers/labelme.py `points_ok`,
+    `n_points`): labelme-point-count (MC411) reports them, or labelme-shape-not-mask (MC410)
+    when the shape_type is not a LabelMe one, so other rules leave them out."""
+    if "points_ok" not in table:
+        return np.zeros(len(table), dtype=bool)
+    return ~table.points_ok | (table.n_points == 0)
+
+
+def matching_category_ids(info: DatasetInfo) -> np.ndarray:
+    """The integer ids a category_id can match, sorted: integer ids and integral floats.
+
+    pycocotools indexes categories in a dict, where 1.0 and 1 are one key: a category whose
+    id is written 1.0 (invalid-id-type's, MC002) still takes the annotations with id 1.
+    A string "1" is another key and matches nothing."""
+    cats = info.categories
+    if not len(cats):
+        return np.zeros(0, dtype=np.int64)
+    ids = [int(v) for v in cats.id[cats.id_ok].tolist()]
+    raw = cats.get("raw_id")
+    if raw is not None:
+        ids += [int(v) for v in raw.tolist() if is_integral_float(v)]
+    return np.unique(np.array(ids, dtype=np.int64))
+
+
+def is_integral_float(value: Any) -> bool:
+    """A float a dict lookup takes for an int64 id: 1.0, not 1.5, inf or 1e20."""
+    return type(value) is float and value.is_integer() and abs(value) <= INT64_MAX
 
 
 def misspelled_fields(table: Any, row: int) -> frozenset[str]:

@@ -26,18 +26,22 @@ class UnlabelledShape(DatasetRule):
         facts = info.cache.get("cvat") if info.format == "cvat" else None
         if facts is None:
             return
-        for i, (path, line, kind, label) in enumerate(facts.unlabelled):
-            what = "no label attribute" if label is None else 'an empty label (label="")'
-            yield Problem(
-                f"<{kind}> has {what}: CVAT's exporters and datumaro drop it or fail on it, and a "
-                "converter that keeps it gives it class 0 or the first class. Label it or delete it",
-                Location(path=path, line=line or None), (0, i))
-        base = len(facts.unlabelled)
-        for i, (path, line, kind, label) in enumerate(facts.undeclared):
-            yield Problem(
-                f'<{kind}> has label "{label}", which the <labels> of <meta> do not declare: '
-                "importers refuse the file or drop the shape. Declare the label or fix its name",
-                Location(path=path, line=line or None), (0, base + i))
+        # the two kinds interleave in the file: order them by file and line, not by kind
+        found = [(path, line, kind, label, False) for path, line, kind, label in facts.unlabelled]
+        found += [(path, line, kind, label, True) for path, line, kind, label in facts.undeclared]
+        found.sort(key=lambda f: (f[0], f[1]))
+        for i, (path, line, kind, label, undeclared) in enumerate(found):
+            if undeclared:
+                message = (f'<{kind}> has label "{label}", which the <labels> of <meta> do not '
+                           "declare: importers refuse the file or drop the shape. Declare the "
+                           "label or fix its name")
+            else:
+                what = "no label attribute" if label is None else 'an empty label (label="")'
+                message = (f"<{kind}> has {what}: CVAT's exporters and datumaro drop it or fail "
+                           "on it, and a converter that keeps it gives it class 0 or the first "
+                           "class. Label it or delete it")
+            # a line in an XML file: no logical place (At) names one, so a Location it is
+            yield Problem(message, Location(path=path, line=line or None), (0, line, i))
 
 
 class MalformedCvatShape(Rule):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck.ids import dict_key_ids
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity, Table
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
@@ -31,8 +32,8 @@ class _DuplicateIds(DatasetRule):
         t = self._table(batch)
         if not len(t):
             return state
-        ok = t.id_ok
-        return self.merge(state, (t.id[ok], t.index[ok]))
+        ids, ok = dict_key_ids(t, "id")  # 1.0 and 1 are one key to pycocotools
+        return self.merge(state, (ids[ok], t.index[ok]))
 
     def merge(self, a: tuple, b: tuple) -> tuple:
         return (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
@@ -101,8 +102,9 @@ class DuplicateCategoryId(DatasetRule):
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         cats = info.categories
         first: dict[int, int] = {}
-        for row in np.flatnonzero(cats.id_ok).tolist():
-            cid = int(cats.id[row])
+        ids, ok = dict_key_ids(cats, "id")  # 1.0 and 1 are one key in the id->name map
+        for row in np.flatnonzero(ok).tolist():
+            cid = int(ids[row])
             if cid in first:
                 other = cats.name[first[cid]]
                 other = repr(other) if isinstance(other, str) else "a category without a name"

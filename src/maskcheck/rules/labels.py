@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from maskcheck.columns import MISSING
 from maskcheck.model import Batch, DatasetInfo, Problem, RunContext, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
@@ -15,11 +16,15 @@ from maskcheck.rules._util import (
     ann_problems,
     category_problem,
     counts_by_id,
+    fmt_value,
     image_problems,
     is_background_name,
+    is_integral_float,
+    matching_category_ids,
     merge_counts,
     misspelled_any,
     plural,
+    unusable_points,
 )
 from maskcheck.targets import Target
 from maskcheck.targets import effective as effective_target
@@ -141,6 +146,25 @@ class StringLabel(DatasetRule):
             yield Problem(message, loc, batch.ann_order(r))
 
 
+def _defined_ids(info: DatasetInfo, known: np.ndarray) -> str:
+    """What the category list defines, for MC102's message: its integer ids, and the ids that
+    match no integer category_id ("1", 1.5), which invalid-id-type (MC002) reports."""
+    cats = info.categories
+    raw = cats.get("raw_id")
+    others = [] if raw is None else list(dict.fromkeys(
+        fmt_value(v) for v in raw[~cats.id_ok].tolist()
+        if v is not MISSING and not is_integral_float(v)))
+    listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    if len(known):
+        shown = ", ".join(map(str, known[:12].tolist())) + (", ..." if len(known) > 12 else "")
+        if not others:
+            return f"defined: {shown}"
+        return f"defined: {shown}, and {listed}, which no integer category_id matches"
+    if others:
+        return f"no category id is an integer: {listed}"
+    return "no category has an id" if len(cats) else "no categories are defined"
+
+
 class UnmappedClass(Rule):
     code = "MC102"
     name = "unmapped-class"
@@ -153,14 +177,13 @@ class UnmappedClass(Rule):
             return
         if "label" in anns:  # a name the class map lacks (LabelMe, records, ...)
             yield from named_labels.unknown_names(batch)
-        cats = batch.info.categories
-        # every integer id in the list counts, even one whose record lacks a name (MC001's case)
-        known = np.unique(cats.id[cats.id_ok]) if len(cats) else np.zeros(0, dtype=np.int64)
+        # every integer id in the list counts, even one whose record lacks a name (MC001's
+        # case) or is written 1.0 (MC002's: pycocotools' dict matches it to 1)
+        known = matching_category_ids(batch.info)
         unmapped = anns.category_id_ok & ~np.isin(anns.category_id, known)
         if not unmapped.any():
             return
-        shown = ", ".join(map(str, known[:12].tolist())) + (", ..." if len(known) > 12 else "")
-        defined = f"defined: {shown}" if len(known) else "no categories are defined"
+        defined = _defined_ids(batch.info, known)
         yield from ann_problems(
             batch, unmapped,
             lambda r: named_labels.unmapped_id_message(batch, int(anns.category_id[r]), known) or
@@ -252,9 +275,10 @@ class CountMismatch(Rule):
         anns, imgs = batch.anns, batch.images
         if len(anns):
             no_seg = np.isin(anns.seg_kind, (SegKind.MISSING, SegKind.EMPTY))
-            # a misspelled "segmentaion" or "bboxes" is misspelled-key's (MC010) to report
+            # a misspelled "segmentaion" or "bboxes" is misspelled-key's (MC010) to report, and
+            # a LabelMe shape without usable points labelme-point-count's (MC411, or MC410's)
             bare = anns.is_object & no_seg & ~anns.has_bbox & ~misspelled_any(
-                anns, ("segmentation", "bbox"))
+                anns, ("segmentation", "bbox")) & ~unusable_points(anns)
             yield from ann_problems(
                 batch, bare,
                 lambda r: "annotation has neither a segmentation nor a bbox: it adds a label with "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -106,8 +107,18 @@ class MalformedRecord(DatasetRule):
             raw = _raw(imgs, dim)
             if raw is not None:
                 bad = np.array([v is not None and not is_number_text(v) for v in raw], dtype=bool)
-                yield from image_problems(
-                    batch, bad, lambda r, d=dim, x=raw: f"{d} must be a number, got {fmt_value(x[r])}")
+                nulls = imgs.get("null_" + dim)  # readers that tell a JSON null from no value
+                if nulls is not None:
+                    bad |= nulls
+                at = imgs.get("at_" + dim)  # the key's own pointer (LabelMe's /imageWidth)
+                for r in np.flatnonzero(bad).tolist():
+                    key = dim if at is None else at[r].rsplit("/", 1)[-1]
+                    message = f"{key} must be a number, got {fmt_value(raw[r])}"
+                    if at is None:
+                        yield Problem(message, At.image(r))
+                    else:
+                        loc = replace(batch.image_location(r), pointer=at[r])
+                        yield Problem(message, loc, batch.image_order(r))
         names = imgs.file_name
         bad_name = imgs.has_file_name & np.array([not isinstance(v, str) for v in names], dtype=bool)
         yield from image_problems(batch, bad_name,
