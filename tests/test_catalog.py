@@ -75,10 +75,10 @@ def test_format_rules_declare_their_format_and_run_only_there(write_coco):
     from maskcheck.engine import lint_dataset, make_plan
     from maskcheck.readers.reading import read_all
 
-    families = {"MC41": "labelme", "MC42": "yolo", "MC44": "voc"}
+    families = {"MC41": "labelme", "MC42": "yolo", "MC44": "voc", "MC45": "cvat"}
     for cls in BUILTIN:
         fmt = families.get(cls.code[:4])
-        assert cls.formats == (frozenset({fmt}) if fmt else None) or cls.code.startswith("MC45"), cls.code
+        assert cls.formats == (frozenset({fmt}) if fmt else None), cls.code
 
     calls: list[str] = []
 

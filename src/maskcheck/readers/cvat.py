@@ -13,7 +13,7 @@ A video export has `<track>`s instead of images: each visible keyframe shape (ou
 becomes an instance of frame N (interpolated frames between keyframes are not generated).
 
 Facts that belong to no instance row (shapes with an empty or undeclared label that are
-not instances) go to `info.cache["cvat"]` for the MC45x rules.
+not instances) go to `info.facts` for the MC45x rules.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def read_file(path: Path) -> Dataset:
     if tracks:
         _add_tracks(builder, facts, declared, path, meta, tracks)
     dataset = builder.build(counts=False, info_path=where)
-    dataset.info.cache["cvat"] = facts
+    dataset.info.facts = facts
     dataset.info.other_label_uses = dict(facts.other_uses)
     return dataset
 

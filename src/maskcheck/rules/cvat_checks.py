@@ -1,7 +1,7 @@
 """Checks that only exist in CVAT XML: shapes without a usable label, unreadable shapes.
 
 Shapes that are not instances (polylines, points, skeletons) never reach the annotation
-rows, so their labels are checked from `info.cache["cvat"]` (readers/cvat.py CvatFacts).
+rows, so their labels are checked from `info.facts` (readers/cvat.py CvatFacts).
 An instance shape with a label <meta> does not declare is an annotation row whose name the
 class list lacks: unmapped-class (MC102) reports it.
 """
@@ -21,9 +21,10 @@ class UnlabelledShape(DatasetRule):
     name = "unlabelled-shape"
     summary = "A CVAT shape with an empty label, or a non-instance shape whose label <meta> does not declare."
     severity = Severity.ERROR
+    formats = frozenset({"cvat"})
 
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
-        facts = info.cache.get("cvat") if info.format == "cvat" else None
+        facts = info.facts  # CvatFacts: the engine runs these rules on CVAT data only
         if facts is None:
             return
         # the two kinds interleave in the file: order them by file and line, not by kind
@@ -50,7 +51,7 @@ class MalformedCvatShape(Rule):
     summary = ("A CVAT shape whose geometry cannot be read: mask RLE runs that do not cover "
                "width x height, bad coordinates.")
     severity = Severity.ERROR
+    formats = frozenset({"cvat"})
 
     def check(self, batch: Batch) -> Iterator[Problem]:
-        if batch.info.format == "cvat":
-            yield from column_problems(batch, "shape_problem", "; the instance has no usable mask")
+        yield from column_problems(batch, "shape_problem", "; the instance has no usable mask")
