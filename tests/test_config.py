@@ -11,6 +11,7 @@ from conftest import ann, coco_doc
 from maskcheck.api import lint
 from maskcheck.cli import main
 from maskcheck.config import Config, ConfigError, find_config, load_config
+from maskcheck.errors import UsageProblem
 from maskcheck.model import Severity
 
 ZERO_DOC = coco_doc(categories=[{"id": 0, "name": "a"}, {"id": 1, "name": "b"}],
@@ -221,3 +222,21 @@ def test_config_classes_are_the_class_map_for_named_labels(tmp_path):
     # "scratch" maps through the config's list; "dent" is not in it
     assert [(f.code, f.location.path.endswith("a.json")) for f in report.findings] == [("MC102", True)]
     assert "dent" in report.findings[0].message
+
+
+def test_lint_keyword_arguments_are_one_layer_over_the_config(write_coco):
+    from conftest import ann, coco_doc
+    from maskcheck import lint
+
+    doc = coco_doc(annotations=[ann(1, 1, 1), ann(2, 1, "defect_type_a")],
+                   categories=[{"id": 1, "name": "defect_type_a"}, {"id": 5, "name": "unused"}])
+    path = write_coco(doc)
+    base = Config(ignore=["MC105"], severity={"MC107": "warning"})
+    codes = lambda r: sorted({f.code for f in r.findings})  # noqa: E731
+    both = lint([path], config=base, ignore=["MC217"])  # ignore adds to the config's
+    assert "MC105" not in codes(both) and "MC217" not in codes(both) and "MC107" in codes(both)
+    assert {str(f.severity) for f in both.findings if f.code == "MC107"} == {"warning"}
+    only = lint([path], config=Config(select=["MC1"]), select=["MC101"])  # select replaces
+    assert codes(only) == ["MC101"]
+    with pytest.raises(UsageProblem, match="'MC9' matches no rule"):
+        lint([path], select=["MC9"])

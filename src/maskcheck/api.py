@@ -13,7 +13,6 @@ from maskcheck.engine import (
     Progress,
     cross_check,
     lint_dataset,
-    make_plan,
     sort_key,
 )
 from maskcheck.errors import InputProblem
@@ -51,17 +50,16 @@ def lint(
     look next to the annotation file).
     """
     load_entry_points()  # installed plugins' rules run unless deselected, as built-ins do
-    config = config or Config()
-    plan = plan or make_plan(
-        select=select if select is not None else config.select,
-        ignore=[*config.ignore, *ignore], severity={**config.severity, **(severity or {})},
-        options={**config.options, **(options or {})}, extend_select=config.extend_select)
-    format = format or config.format
+    # One path: the keyword arguments are a layer over the config, validated as the command
+    # line's flags are, and the plan comes from the result (a `plan` given is used as is)
+    config = (config or Config()).override(
+        "lint()", format=format, select=list(select) if select is not None else None,
+        ignore=list(ignore), severity=severity, options=options, fields=fields)
+    plan = plan or config.plan()
+    format = config.format
     summaries: dict[str, list[Any]] = {}  # split rules' per-dataset summaries
     report = Report(rules=plan.rules)
     reader_options = config.reader_options()
-    if fields:
-        reader_options["fields"] = {**reader_options.get("fields", {}), **fields}
     if classes is not None:
         try:
             reader_options["classes"] = classmap.load(Path(classes))

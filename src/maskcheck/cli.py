@@ -183,9 +183,8 @@ def lint(
         _check_input_format(input_format)
     config = config.override("command line", format=input_format,
                              fields=_parse_fields(field_flags or []))
-    plan = config.plan()
     err = Console(stderr=True)
-    report = _run_with_progress(paths, plan, batch_size,
+    report = _run_with_progress(paths, batch_size,
                                 progress and not quiet and progress_allowed(sys.stderr), err, config,
                                 classes=classes, images_dir=images)
 
@@ -247,14 +246,15 @@ def _parse_fields(flags: list[str]) -> dict[str, str]:
     return out
 
 
-def _run_with_progress(paths: list[Path], plan, batch_size: int, show: bool, err: Console,
-                       config: Config | None = None, classes: Path | None = None,
+def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Console,
+                       config: Config, classes: Path | None = None,
                        images_dir: Path | None = None) -> Report:
+    """flags -> config -> api: the plan, reader options and setup are resolved there, once."""
     if not show:
-        return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
+        return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
                         images_dir=images_dir)
     with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
-        return run_lint(paths, plan=plan, batch_size=batch_size, config=config, classes=classes,
+        return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
                         images_dir=images_dir, progress=display)
 
 

@@ -189,7 +189,7 @@ class Config:
         for key, value in parsed.items():
             if key in ("ignore", "extend_select"):  # the command line adds to the file's lists
                 value = [*getattr(out, key), *value]
-            elif key in ("severity", "options"):
+            elif key in ("severity", "options", "fields"):  # and adds to its mappings
                 value = {**getattr(out, key), **value}
             setattr(out, key, value)
             out.sources[key] = where
