@@ -65,10 +65,7 @@ class Polygons:
 
 
 def of(batch: Batch) -> BatchGeometry:
-    geo = batch.cache.get("geometry")
-    if geo is None:
-        geo = batch.cache["geometry"] = BatchGeometry(batch)
-    return geo
+    return batch.derived(BatchGeometry)
 
 
 def _is_number(v: Any) -> bool:

@@ -7,14 +7,15 @@ came from (an RFC 6901 JSON pointer, or a file and line) so a finding can name i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 SEVERITIES = ("error", "warning", "info")
+T = TypeVar("T")
 # The finding a rule that raised leaves behind: never a silent pass (exit 2).
 CRASH_CODE = "MC000"
 CRASH_NAME = "rule-crashed"
@@ -316,9 +317,18 @@ class Batch:
     info: DatasetInfo
     images: Table
     anns: Table
-    # Derived data several rules share (the decoded geometry), computed once per batch.
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Derived data several rules share, keyed by the function that computes it (`derived`).
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     ctx: RunContext = field(default_factory=RunContext)  # set by the engine
+
+    def derived(self, make: Callable[[Batch], T]) -> T:
+        """What `make(batch)` gives (the decoded geometry, the box fit, the file scan),
+        computed once per batch and shared by every rule that asks: typed by `make`."""
+        try:
+            return self.cache[make]
+        except KeyError:
+            value = self.cache[make] = make(self)
+            return value
 
     def ann_location(self, row: int, *, category: bool = True) -> Location:
         return _location(self.info, self.info.annotation_section, self.anns, row, category)

@@ -71,9 +71,10 @@ def _raster_rows(batch: Batch, judged: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def box_fit(batch: Batch) -> BoxFit:
-    cached = batch.cache.get("box_fit")
-    if cached is not None:
-        return cached
+    return batch.derived(_box_fit)
+
+
+def _box_fit(batch: Batch) -> BoxFit:
     anns = batch.anns
     n = len(anns)
     box = anns.bbox if "bbox" in anns else np.full((n, 4), np.nan)
@@ -104,9 +105,7 @@ def box_fit(batch: Batch) -> BoxFit:
     centre = np.c_[box[:, :2] - half, box[:, :2] + half]
     convention[other & (convention == 0) & _fit(centre, ext, slack)] = 2
     swapped = _swaps(anns, xyxy, ext, slack, np.flatnonzero(other & (convention == 0)))
-    result = BoxFit(present, xyxy, judged, fits, convention, swapped, ext, on_raster, fits_coords)
-    batch.cache["box_fit"] = result
-    return result
+    return BoxFit(present, xyxy, judged, fits, convention, swapped, ext, on_raster, fits_coords)
 
 
 def _swaps(anns, xyxy: np.ndarray, ext: np.ndarray, slack: np.ndarray,

@@ -174,13 +174,12 @@ def _sniff(path: Path) -> str | None:
 
 
 def scan_files(batch: Batch) -> FileScan | None:
-    cached = batch.cache.get("image_files")
-    if cached is not None or "image_files" in batch.cache:
-        return cached
+    return batch.derived(_scan_files)
+
+
+def _scan_files(batch: Batch) -> FileScan | None:
     root = image_root(batch)
-    result = None if root is None else _scan(batch, root)
-    batch.cache["image_files"] = result
-    return result
+    return None if root is None else _scan(batch, root)
 
 
 def _scan(batch: Batch, root: Path) -> FileScan:

@@ -48,9 +48,10 @@ def rle_strings(batch: Batch) -> dict[int, tuple[list[TextNumber], str | None]]:
     """RLE rows holding numeric strings (size ["480", 640], counts ["10", ...]): row ->
     (the strings, pointers under /segmentation; what invalid-rle would still say once the
     quotes go, or None). Only rows that failed to decode are looked at: few, and cached."""
-    cached = batch.cache.get("rle_text_numbers")
-    if cached is not None:
-        return cached
+    return batch.derived(_rle_strings)
+
+
+def _rle_strings(batch: Batch) -> dict[int, tuple[list[TextNumber], str | None]]:
     out: dict[int, tuple[list[TextNumber], str | None]] = {}
     rle = geometry.of(batch).rle
     seg = batch.anns.segmentation if rle.problem else None
@@ -59,7 +60,6 @@ def rle_strings(batch: Batch) -> dict[int, tuple[list[TextNumber], str | None]]:
         found = rle_text_numbers(value, "")
         if found:
             out[r] = (found, geometry.check_rle(unquote_numbers(value))[3])
-    batch.cache["rle_text_numbers"] = out
     return out
 
 
