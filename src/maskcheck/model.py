@@ -229,9 +229,10 @@ class InputError:
         return f"{self.path}: {self.message}"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class DatasetInfo:
-    """What rules need besides the batches: the class list and where the data came from.
+    """What the reader read besides the batches: the class list and where the data came from.
+    Frozen once the reader builds it: the user's setup is the separate RunContext.
 
     `categories` is a Table with `index`, `id`, `id_ok`, `name`, `is_object` (and `raw_id`
     when an id was not an integer). `problems` holds structural defects found while reading

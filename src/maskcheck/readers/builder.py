@@ -93,7 +93,9 @@ class Builder:
         return int_column(values, "category_id")
 
     def build(self, categories: Table | None = None, counts: bool = False,
-              info_path: str | None = None) -> Dataset:
+              info_path: str | None = None, **facts: Any) -> Dataset:
+        """The dataset. `facts` are the reader's other DatasetInfo fields (`facts`,
+        `implied_target`, `other_label_uses`): the info is frozen once built."""
         n_img = len(self.img["file_name"])
         images: dict[str, np.ndarray] = {
             "index": np.arange(n_img, dtype=np.int64),
@@ -153,11 +155,12 @@ class Builder:
         cats = categories if categories is not None else (
             self.classes.categories() if self.classes is not None else _categories_from_ids(cols))
         img_t, ann_t = Table(images, n=n_img), Table(cols, n=n)
-        info = DatasetInfo(path=info_path or self.where, format=self.fmt, categories=cats,
+        path = info_path or self.where
+        info = DatasetInfo(path=path, format=self.fmt, categories=cats,
                            num_images=n_img, num_annotations=n, problems=self.problems,
-                           class_source=self.classes.source if self.classes is not None else None)
-        info.num_files = max(1, len(set(self.img["path"]) | set(self.ann["path"])))
-        info.locator = _locator(info, img_t, ann_t, self.classes)
+                           class_source=self.classes.source if self.classes is not None else None,
+                           num_files=max(1, len(set(self.img["path"]) | set(self.ann["path"]))),
+                           locator=_locator(path, img_t, ann_t, self.classes), **facts)
         return assemble(info, img_t, ann_t, image_row)
 
 
@@ -198,18 +201,19 @@ def _categories_from_ids(cols: dict[str, np.ndarray]) -> Table:
     })
 
 
-def _locator(info: DatasetInfo, images: Table, anns: Table,
+def _locator(path: str, images: Table, anns: Table,
              classes: ClassMap | None) -> Callable[..., Location]:
-    """Turns (section, index) from dataset rules into the file, line or pointer of that row."""
+    """Turns (section, index) from dataset rules into the file, line or pointer of that row
+    (`path`: the dataset's; a built dataset has DatasetInfo's default section names)."""
 
     def locate(section: str, index: int, **ids: Any) -> Location:
-        if section == info.category_section:
+        if section == "categories":
             if classes is not None:
                 return classes.locate(index, **ids)
-            return Location(path=info.path, **ids)
-        table = images if section == info.image_section else anns
+            return Location(path=path, **ids)
+        table = images if section == "images" else anns
         if not 0 <= index < len(table):
-            return Location(path=info.path, **ids)
+            return Location(path=path, **ids)
         line = int(table.line[index])
         own = source_image_id(table, index, is_ann=table is not images)
         if own is not None and ids.get("image_id") is not None:

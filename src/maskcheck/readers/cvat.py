@@ -221,10 +221,8 @@ def read_file(path: Path) -> Dataset:
     tracks = root.findall("track")
     if tracks:
         _add_tracks(builder, facts, declared, path, meta, tracks)
-    dataset = builder.build(counts=False, info_path=where)
-    dataset.info.facts = facts
-    dataset.info.other_label_uses = dict(facts.other_uses)
-    return dataset
+    return builder.build(counts=False, info_path=where, facts=facts,
+                         other_label_uses=dict(facts.other_uses))
 
 
 def _number_attr(el: LineElement, key: str) -> Any:

@@ -357,9 +357,7 @@ def _read_root(root: Path, only: Path | None = None) -> Dataset:
         _check_splits(root, xmls, images, cls_pngs, obj_pngs, facts)
     if classes.assumed:
         _settle_assumed(classes.cmap, builder.ann["label"])
-    dataset = builder.build(counts=True, info_path=str(root if only is None else only))
-    dataset.info.facts = facts
-    return dataset
+    return builder.build(counts=True, info_path=str(root if only is None else only), facts=facts)
 
 
 def _add_sample(builder: Builder, classes: _Classes, facts: VocFacts, key: str,

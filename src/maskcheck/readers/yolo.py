@@ -441,10 +441,8 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
             continue
         for where, reason in special:
             yield InputError(where, reason)
-        ds = builder.build()
-        ds.info.facts = cfg if n == 0 else None
-        ds.info.implied_target = TARGETS["yolo"]  # class 0 is a real class to Ultralytics (no background)
-        yield ds
+        # class 0 is a real class to Ultralytics (no background): its target is implied
+        yield builder.build(facts=cfg if n == 0 else None, implied_target=TARGETS["yolo"])
 
 
 def split_of_pair(root: Path, image_dir: Path) -> str | None:
