@@ -12,8 +12,10 @@ from PIL import Image
 from conftest import ann, coco_doc
 from maskcheck import lint
 from maskcheck.cli import main
-from maskcheck.model import Finding
-from maskcheck.rules.images import escapes
+from maskcheck.engine import lint_dataset, make_plan
+from maskcheck.model import Finding, RunContext
+from maskcheck.readers.reading import read_all
+from maskcheck.rules.images import ImageFolder, escapes, image_folder
 
 
 def make_image(path: Path, size: tuple[int, int] = (100, 80), fmt: str = "PNG",
@@ -238,3 +240,17 @@ def test_a_jpeg_cut_in_its_scan_is_truncated_even_with_an_exif_thumbnail(tmp_pat
     found = findings(doc, "MC302")
     assert pointers(found) == ["/images/0", "/images/1"]
     assert all("truncated" in f.message for f in found)
+
+
+def test_the_image_folder_is_a_dataset_fact_decided_once_by_the_engine(tmp_path):
+    make_image(tmp_path / "images" / "a.png")
+    path = write(tmp_path, [img(1, "a.png"), img(2, "b.png"), img(3, "c.png")])
+    (ds,) = list(read_all([path]))
+    facts: dict = {}
+    found = lint_dataset(ds, make_plan(select=["MC301"]), batch_size=1, ctx=RunContext(), facts=facts)
+    assert facts == {image_folder: ImageFolder(tmp_path / "images", False)}
+    assert [f.location.pointer for f in found] == ["/images/1", "/images/2"]  # every batch agrees
+    assert ds.info.cache == {}  # nothing written into the reader's output
+    facts.clear()
+    lint_dataset(ds, make_plan(select=["MC305"]), ctx=RunContext(), facts=facts)
+    assert facts == {}  # no rule that reads files: the folder is not looked for

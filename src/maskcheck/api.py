@@ -21,6 +21,7 @@ from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
 from maskcheck.readers import classmap
 from maskcheck.readers import reading as readers
+from maskcheck.rules.images import image_folder
 
 
 def lint(
@@ -88,8 +89,11 @@ def lint(
         sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
         if sized is not None:
             sized(info.path, info.num_images)
-        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx)
-        if info.cache.get("images_not_found"):
+        facts: dict[Any, Any] = {}
+        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
+                                        facts)
+        folder = facts.get(image_folder)
+        if folder is not None and folder.not_found:
             unchecked_images.append(info.path)
         del item  # let a large split go before the next is read
     if unchecked_images:

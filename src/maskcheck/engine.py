@@ -6,7 +6,7 @@ import functools
 import inspect
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maskcheck.catalog import all_rules, find_rule
@@ -136,11 +136,13 @@ def lint_dataset(
     progress: Progress | None = None,
     summaries: dict[str, list[Any]] | None = None,
     ctx: RunContext | None = None,
+    facts: dict[Any, Any] | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
     `ctx` is the user's setup for this dataset (`Config.context`): every batch carries it
-    (`batch.ctx`) and `finalize` / `summarize` receive it.
+    (`batch.ctx`) and `finalize` / `summarize` receive it. The dataset facts the rules need
+    are decided on the first batch with images and also written into `facts`.
 
     Each batch is accumulated into the running state of every dataset rule (the contract:
     `accumulate` adds to the state it is given; see registry). Split rules
@@ -171,7 +173,14 @@ def lint_dataset(
         batches = list(batches)
         random.Random(shuffle_seed).shuffle(batches)
 
+    needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
     for batch in batches:
+        batch.ctx = ctx
+        if needed and len(batch.images):  # decided once, before any rule sees a batch
+            ctx = replace(ctx, dataset_facts={f: f(batch) for f in needed})
+            needed = []
+            if facts is not None:
+                facts.update(ctx.dataset_facts)
         batch.ctx = ctx
         for rule in rules:
             if rule.code in broken:

@@ -304,6 +304,10 @@ class RunContext:
     num_classes: int | None = None
     classes: Any = None  # list[str] in label order, or dict[str, int] name -> id
     images_dir: str | None = None
+    # Facts about the whole dataset that rules declare they need (`Rule.dataset_facts`),
+    # decided by the engine once, on the first batch holding images, before any rule sees
+    # it (the images folder): fact function -> value. Every batch then agrees.
+    dataset_facts: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

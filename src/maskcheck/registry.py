@@ -86,6 +86,8 @@ class Rule:
     # The input formats the rule is about (LabelMe's shapes, VOC's files); None: every
     # format. The engine runs a rule only on datasets of its formats.
     formats: ClassVar[frozenset[str] | None] = None
+    # Dataset facts the rule reads through `batch.ctx.dataset_facts` (see RunContext).
+    dataset_facts: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, **opts: Any) -> None:
         known = {o.name: o for o in self.options}

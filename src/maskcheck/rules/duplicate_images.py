@@ -22,7 +22,7 @@ import numpy as np
 from maskcheck.files import content_digest, escapes, regular_size
 from maskcheck.model import Batch, DatasetInfo, Problem, Severity
 from maskcheck.registry import DatasetRule
-from maskcheck.rules.images import image_root
+from maskcheck.rules.images import image_folder, image_root
 
 MAX_LISTED = 10
 
@@ -59,6 +59,8 @@ def _digest(path: str, cache: dict[str, bytes | None]) -> bytes | None:
 
 class _DuplicateImages(DatasetRule):
     """State: per image found, (index, file size, label signature) and its path."""
+
+    dataset_facts = (image_folder,)
 
     conflicting: bool
 

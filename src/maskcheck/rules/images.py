@@ -62,11 +62,19 @@ def _multi_file(batch: Batch) -> bool:
     return "path" in batch.images
 
 
-def image_root(batch: Batch) -> Path | None:
-    """The folder file names are relative to, or None: then no file is checked."""
+@dataclass(frozen=True, slots=True)
+class ImageFolder:
+    """Where a dataset's image files are: `root` (None: no file is checked) and whether none
+    was found for a format that names images relative to one folder (the report says so)."""
+
+    root: Path | None
+    not_found: bool
+
+
+def image_folder(batch: Batch) -> ImageFolder:
+    """A dataset fact (`Rule.dataset_facts`): decided by the engine on the first batch that
+    holds images, from a sample of its file names, so every batch checks the same folder."""
     info, images_dir = batch.info, batch.ctx.images_dir
-    if "image_root" in info.cache:
-        return info.cache["image_root"]
     root: Path | None = None
     if images_dir:
         root = Path(images_dir)
@@ -78,12 +86,15 @@ def image_root(batch: Batch) -> Path | None:
             hits = sum(regular_file_problem(cand / n) is None for n in names)
             if hits > best:
                 root, best = cand, hits
-    if root is None and not len(batch.images):
-        return None  # decide on a batch that has images
-    if root is None and not images_dir and not _multi_file(batch):
-        info.cache["images_not_found"] = True  # the report says once that no file was checked
-    info.cache["image_root"] = root
-    return root
+    return ImageFolder(root, root is None and not images_dir and not _multi_file(batch))
+
+
+def image_root(batch: Batch) -> Path | None:
+    """The folder file names are relative to, or None: then no file is checked."""
+    folder = batch.ctx.dataset_facts.get(image_folder)
+    if folder is None:  # a batch without images, or a rule driven outside the engine
+        folder = image_folder(batch) if len(batch.images) else ImageFolder(None, False)
+    return folder.root
 
 
 @dataclass
@@ -239,6 +250,7 @@ class MissingImageFile(Rule):
     name = "missing-image-file"
     summary = "An image listed in the annotations whose file is not in the images folder."
     severity = Severity.ERROR
+    dataset_facts = (image_folder,)
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         scan = scan_files(batch)
@@ -255,6 +267,7 @@ class UnreadableImage(Rule):
     name = "unreadable-image"
     summary = "An image file that cannot be opened or is truncated."
     severity = Severity.ERROR
+    dataset_facts = (image_folder,)
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         scan = scan_files(batch)
@@ -269,6 +282,7 @@ class ImageSizeMismatch(Rule):
     name = "image-size-mismatch"
     summary = "Declared width/height differ from the size in the image file's header."
     severity = Severity.ERROR
+    dataset_facts = (image_folder,)
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         scan = scan_files(batch)
@@ -379,6 +393,7 @@ class ImageTooLarge(Rule):
     name = "image-too-large"
     summary = "An image whose pixel count trips Pillow's decompression-bomb guard."
     severity = Severity.WARNING
+    dataset_facts = (image_folder,)
     options = (Option("max_pixels", int, BOMB_PIXELS, "pixels above which an image is reported"),)
 
     def check(self, batch: Batch) -> Iterator[Problem]:
