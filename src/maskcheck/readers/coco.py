@@ -66,6 +66,7 @@ REQUIRED_CAT = ("id", "name")
 
 
 NAME = "coco"
+LABEL = "COCO (.json, .json.gz)"  # what `maskcheck lint --help` says it reads
 _SUFFIXES = (".json", ".json.gz")
 
 

@@ -37,6 +37,7 @@ from maskcheck.readers.masks import MAX_MASK_PIXELS
 from maskcheck.readers.xmlio import LineElement
 
 NAME = "cvat"
+LABEL = "CVAT for images XML"  # what `maskcheck lint --help` says it reads
 INSTANCE_SHAPES = frozenset({"polygon", "box", "mask", "ellipse"})
 OTHER_SHAPES = frozenset({"polyline", "points", "skeleton", "cuboid", "tag"})
 _SEARCH_DEPTH = 3

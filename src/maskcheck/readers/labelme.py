@@ -41,6 +41,7 @@ from maskcheck.readers.masks import MAX_MASK_PIXELS
 from maskcheck.shapes import LABELME_AREA_SHAPES, LABELME_POINTS
 
 NAME = "labelme"
+LABEL = "LabelMe JSON"  # what `maskcheck lint --help` says it reads
 _U: Any = msgspec.UNSET
 _NULL = msgspec.Raw(b"null")
 

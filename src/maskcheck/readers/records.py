@@ -44,6 +44,7 @@ from maskcheck.readers import classmap, coco, jsonio
 from maskcheck.readers.builder import Builder
 
 NAME = "records"
+LABEL = "JSON/JSONL records"  # what `maskcheck lint --help` says it reads
 
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "image": ("image_id", "image", "file_name", "filename", "image_path", "img", "image_name",

@@ -41,6 +41,7 @@ from maskcheck.readers.masks import (
 )
 
 NAME = "voc"
+LABEL = "Pascal VOC (Annotations/*.xml, mask PNGs)"  # what `maskcheck lint --help` says it reads
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",

@@ -55,6 +55,7 @@ from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 from maskcheck.targets import TARGETS
 
 NAME = "yolo"
+LABEL = "YOLO-seg (labels/*.txt with data.yaml)"  # what `maskcheck lint --help` says it reads
 MAX_CLASSES = 100_000  # the largest class index (and nc) accepted from a file
 MAX_YAML_BYTES = 16 << 20
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
