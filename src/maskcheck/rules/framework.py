@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, RunContext, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Problem, RunContext, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, category_rows, is_background_name
 from maskcheck.rules.labels import group_categories, not_classes
@@ -28,8 +28,8 @@ def _classes(n: int) -> str:
     return f"{n:,} class" + ("" if n == 1 else "es")
 
 
-def _categories_location(info: DatasetInfo) -> Location:
-    return info.locate_pointer(f"/{info.category_section}")
+def _categories_place(info: DatasetInfo) -> At:
+    return At.pointer(f"/{info.category_section}")
 
 
 class _UsedIds(DatasetRule):
@@ -117,7 +117,7 @@ class NonContiguousIds(_UsedIds):
         if after_gap is not None and after_gap in rows:
             yield category_problem(info, rows[after_gap], msg)
         else:
-            yield Problem(msg, _categories_location(info), (0, -1))
+            yield Problem(msg, _categories_place(info))
 
 
 class NumClassesMismatch(_UsedIds):
@@ -149,7 +149,7 @@ class NumClassesMismatch(_UsedIds):
         else:
             msg = _num_classes_message(target, ids, need, ctx.num_classes)
             msg += _group_note(target, groups, need)
-        yield Problem(msg, _categories_location(info), (0, -1))
+        yield Problem(msg, _categories_place(info))
 
 
 def _renumbered_message(target: Target, ids: list[int], need: int, info: DatasetInfo,
@@ -257,7 +257,7 @@ class ClassListMismatch(_UsedIds):
                 yield Problem(
                     f'the config declares class "{name}" but the dataset has no class of that '
                     f"name (its classes: {', '.join(sorted(by_name)[:12])})",
-                    _categories_location(info), (0, -1))
+                    _categories_place(info))
         for name, cid in sorted(by_name.items(), key=lambda kv: kv[1]):
             if name not in matched and name not in wanted:
                 yield category_problem(
@@ -272,4 +272,4 @@ class ClassListMismatch(_UsedIds):
                     f"the config lists the classes in the order {', '.join(mine[:12])}; the "
                     f"dataset's ids order them {', '.join(theirs[:12])}: label k means one class "
                     "in training and another in evaluation or in the label map. Use one order",
-                    _categories_location(info), (0, -1))
+                    _categories_place(info))

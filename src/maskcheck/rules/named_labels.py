@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem
+from maskcheck.model import At, Batch, DatasetInfo, Problem
 from maskcheck.names import suggest
 from maskcheck.rules._util import ann_problems, plural
 from maskcheck.rules.class_names import loose_key, near_name
@@ -65,7 +65,7 @@ def no_class_map(counts: dict[str, int], info: DatasetInfo) -> Problem:
            f"({shown}). A loader needs one name -> id map to turn them into label indices, and "
            "without it the background, id-range and num_classes checks cannot run; "
            f"{HOW_TO_MAP}")
-    return Problem(msg, Location(path=info.path), (0, -1))
+    return Problem(msg, At.dataset())
 
 
 def unknown_names(batch: Batch) -> Iterator[Problem]:
