@@ -27,6 +27,7 @@ class _Finalize(DatasetRule):
     def finalize(self, state: Any, info: DatasetInfo) -> Iterator[Problem]:
         yield Problem("category", At.category_row(1))
         yield Problem("pointer", At.pointer("/categories"))
+        yield Problem("file", At.file("labels/a.txt", 7, then=(2,)))
         yield Problem("dataset", At.dataset())
         yield Problem("a row outside its batch", At.ann(0))  # a rule bug: crashes, named
 
@@ -58,10 +59,11 @@ def test_dataset_places_resolve_in_finalize_and_a_row_there_is_a_crash(write_coc
     plan.rules[:] = [_Finalize()]
     found = lint_dataset(ds, plan, batch_size=None)
     path = str(ds.info.path)
-    assert [(f.code, f.message, f.location.to_dict(), f.order) for f in found[:3]] == [
+    assert [(f.code, f.message, f.location.to_dict(), f.order) for f in found[:4]] == [
         ("TST902", "category", {"path": path, "pointer": "/categories/1", "category_id": 2}, (0, 1)),
         ("TST902", "pointer", {"path": path, "pointer": "/categories"}, (0, -1)),
+        ("TST902", "file", {"path": "labels/a.txt", "line": 7}, (0, 7, 2)),
         ("TST902", "dataset", {"path": path}, (0, -1)),
     ]
-    (crash,) = found[3:]
+    (crash,) = found[4:]
     assert crash.code == "MC000" and "TST902" in crash.message and "only known in its batch" in crash.message

@@ -133,7 +133,7 @@ class At:
     through the reader's locator and gives it its sort order (`resolve`); rules never
     build either by hand. Make one with the class methods."""
 
-    kind: str  # "ann", "image", "category", "pointer", "dataset"
+    kind: str  # "ann", "image", "category", "pointer", "file", "dataset"
     row: int = 0
     sub: str = ""  # RFC 6901 pointer below the record: "/bbox/2"
     category: bool = True  # ann: name its category id in the location
@@ -154,6 +154,11 @@ class At:
     @classmethod
     def pointer(cls, pointer: str, *, then: tuple = ()) -> At:
         return cls("pointer", sub=pointer, then=then)
+
+    @classmethod
+    def file(cls, path: str, line: int = 0, *, then: tuple = ()) -> At:
+        """A line of a file the dataset was read from (0: the file as a whole)."""
+        return cls("file", line, path, then=then)
 
     @classmethod
     def dataset(cls) -> At:
@@ -194,6 +199,8 @@ def resolve(at: At, info: DatasetInfo, batch: Batch | None) -> tuple[Location, t
         return info.locate(info.category_section, index, category_id=cid), (0, index)
     if at.kind == "pointer":
         return info.locate_pointer(at.sub), (0, -1, *at.then)
+    if at.kind == "file":
+        return Location(path=at.sub, line=at.row or None), (0, at.row, *at.then)
     if at.kind == "dataset":
         return Location(path=info.path), (0, -1)
     raise ValueError(f"unknown place {at.kind!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import column_problems
 
@@ -41,8 +41,7 @@ class UnlabelledShape(DatasetRule):
                 message = (f"<{kind}> has {what}: CVAT's exporters and datumaro drop it or fail "
                            "on it, and a converter that keeps it gives it class 0 or the first "
                            "class. Label it or delete it")
-            # a line in an XML file: no logical place (At) names one, so a Location it is
-            yield Problem(message, Location(path=path, line=line or None), (0, line, i))
+            yield Problem(message, At.file(path, line, then=(i,)))
 
 
 class MalformedCvatShape(Rule):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Location, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, plural
 
@@ -24,7 +24,7 @@ def _facts(info: DatasetInfo) -> Any:
 
 
 def _file_problem(path: str, line: int, message: str, order: int) -> Problem:
-    return Problem(message, Location(path=path, line=line or None), (0, order))
+    return Problem(message, At.file(path, line, then=(order,)))
 
 
 def _case_hint(twin: str | None, what: str) -> str:

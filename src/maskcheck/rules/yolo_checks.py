@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, image_problems, plural
 from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
@@ -62,11 +62,10 @@ class YoloMalformedRow(Rule):
             return
         for r in range(len(imgs)):
             for line, reason in imgs.bad_rows[r]:
-                loc = Location(path=str(imgs.path[r]), line=line or None)
                 yield Problem(
                     f"{reason}. A row is `class x y x y ...` (at least 3 points) or `class cx cy "
                     "w h`: Ultralytics rejects the whole label file and trains the image as "
-                    "background", loc, (1, int(imgs.index[r]), line))
+                    "background", At.file(str(imgs.path[r]), line))
 
 
 class YoloCommaSeparated(Rule):
@@ -117,13 +116,13 @@ class YoloMixedBoxPolygon(DatasetRule):
         polygons, boxes, first = state
         if not polygons or not boxes or first is None:
             return
-        index, path, line = first
+        _, path, line = first  # the first box row: (image index, file, line)
         yield Problem(
             f"{plural(boxes, 'box row')} (the first here) and {plural(polygons, 'polygon row')} "
             "in one dataset: Ultralytics keeps only boxes when the counts differ and removes "
             "every segment, so a segmentation model trains without a single mask. Convert the "
             "boxes to 4-point polygons or drop them",
-            Location(path=path, line=line or None), (2, index))
+            At.file(path, line))
 
 
 class YoloLabelWithoutImage(Rule):
@@ -177,14 +176,14 @@ class YoloNamesNcMismatch(DatasetRule):
         cfg = _config(info)
         if cfg is None or cfg.nc is None:
             return
-        loc = Location(path=cfg.path, line=cfg.nc_line or None)
+        loc = At.file(cfg.path, cfg.nc_line)
         if type(cfg.nc) is not int:
-            yield Problem(f"nc must be a whole number of classes, got {cfg.nc!r}", loc, (0, 0))
+            yield Problem(f"nc must be a whole number of classes, got {cfg.nc!r}", loc)
         elif cfg.names is not None and len(cfg.names) != cfg.nc:
             yield Problem(
                 f"nc is {cfg.nc} but names lists {len(cfg.names)} classes: Ultralytics refuses "
                 "the dataset ('names' length and 'nc' must match), and other tools build a class "
-                "head of the wrong size. Drop nc or make it equal", loc, (0, 0))
+                "head of the wrong size. Drop nc or make it equal", loc)
 
 
 class YoloDataPathMissing(DatasetRule):
@@ -205,4 +204,4 @@ class YoloDataPathMissing(DatasetRule):
                 f"{key}: {value!r} does not exist as Ultralytics resolves it (from `path`, else "
                 "the folder of data.yaml; a leading ../ is also tried without it): training stops "
                 f"with 'Dataset images not found', or this split is silently empty{linted}",
-                Location(path=cfg.path, line=line or None), (0, i))
+                At.file(cfg.path, line, then=(i,)))
