@@ -182,6 +182,8 @@ def text_number_column(section: str, cols: dict[str, np.ndarray], fields: tuple[
     """Per row, the numbers written as strings in `fields`, read from their `raw_` columns
     (so it costs nothing when every value was a number): a tuple of TextNumber, or None.
     None for the whole column when there are none at all."""
+    if not any("raw_" + name in cols for name in fields):
+        return None  # every value was a number (the fast path)
     out = np.full(len(cols["index"]), None, dtype=object)
     found_any = False
     for name in fields:

@@ -68,10 +68,6 @@ def of(batch: Batch) -> BatchGeometry:
     return batch.derived(BatchGeometry)
 
 
-def _is_number(v: Any) -> bool:
-    return type(v) in (int, float)
-
-
 EMPTY_LIST = ("segmentation is [], an empty list, while other annotations of this file have masks: "
               "mask training code (pycocotools' frPyObjects, torchvision's convert_coco_poly_to_mask) "
               "raises IndexError on it. Give it a polygon or drop it")

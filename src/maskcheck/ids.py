@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from maskcheck.columns import INT64_MAX
 from maskcheck.model import Table
+
+
+def is_integral_float(value: Any) -> bool:
+    """A float a dict lookup takes for an int64 id: 1.0, not 1.5, inf or 1e20."""
+    return type(value) is float and value.is_integer() and abs(value) <= INT64_MAX
 
 
 def dict_key_ids(table: Table, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -18,8 +25,7 @@ def dict_key_ids(table: Table, name: str) -> tuple[np.ndarray, np.ndarray]:
     raw = table.get("raw_" + name)
     if raw is None:
         return ids, ok
-    whole = np.array([type(v) is float and v.is_integer() and abs(v) <= INT64_MAX for v in raw],
-                     dtype=bool)
+    whole = np.array([is_integral_float(v) for v in raw], dtype=bool)
     if not whole.any():
         return ids, ok
     ids, ok = ids.copy(), ok | whole

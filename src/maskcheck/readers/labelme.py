@@ -45,7 +45,6 @@ LABEL = "LabelMe JSON"  # what `maskcheck lint --help` says it reads
 _U: Any = msgspec.UNSET
 _NULL = msgspec.Raw(b"null")
 
-POINTS, AREA_SHAPES = LABELME_POINTS, LABELME_AREA_SHAPES
 
 
 class _Shape(msgspec.Struct, gc=False):
@@ -237,7 +236,7 @@ def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:
             problem = problem or f"group_id must be an integer or null, got {_short(gid)}"
             gid = None
         key = (label, gid) if gid is not None and isinstance(label, str) else None
-        whole = seg is not None and stype in AREA_SHAPES
+        whole = seg is not None and stype in LABELME_AREA_SHAPES
         if key is not None and key in groups and whole and not quoted:  # quoted: its own row, for MC009
             _join(b, groups[key], seg, box)
             continue
@@ -324,11 +323,11 @@ def _geometry(stype: str, pts: list[tuple[float, float]] | None, mask: Any,
     """(COCO segmentation JSON, xywh box, why the shape is unusable) of a shape."""
     if not pts:
         return None, None, None
-    lo, hi = POINTS.get(stype, (0, None))
+    lo, hi = LABELME_POINTS.get(stype, (0, None))
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
     box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-    if stype not in AREA_SHAPES or len(pts) < lo or (hi is not None and len(pts) > hi):
+    if stype not in LABELME_AREA_SHAPES or len(pts) < lo or (hi is not None and len(pts) > hi):
         return None, box, None
     if stype == "polygon":
         flat = [c for p in pts for c in p]

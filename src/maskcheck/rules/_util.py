@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.columns import INT64_MAX, MISSING
+from maskcheck.columns import MISSING
+from maskcheck.ids import dict_key_ids
 from maskcheck.model import At, Batch, DatasetInfo, Problem
 
 BACKGROUND_NAMES = frozenset(
@@ -108,16 +109,8 @@ def matching_category_ids(info: DatasetInfo) -> np.ndarray:
     cats = info.categories
     if not len(cats):
         return np.zeros(0, dtype=np.int64)
-    ids = [int(v) for v in cats.id[cats.id_ok].tolist()]
-    raw = cats.get("raw_id")
-    if raw is not None:
-        ids += [int(v) for v in raw.tolist() if is_integral_float(v)]
-    return np.unique(np.array(ids, dtype=np.int64))
-
-
-def is_integral_float(value: Any) -> bool:
-    """A float a dict lookup takes for an int64 id: 1.0, not 1.5, inf or 1e20."""
-    return type(value) is float and value.is_integer() and abs(value) <= INT64_MAX
+    ids, ok = dict_key_ids(cats, "id")
+    return np.unique(ids[ok])
 
 
 def misspelled_fields(table: Any, row: int) -> frozenset[str]:

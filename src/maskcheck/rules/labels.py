@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from maskcheck.columns import MISSING
+from maskcheck.ids import is_integral_float
 from maskcheck.model import Batch, DatasetInfo, Problem, RunContext, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
@@ -19,7 +20,6 @@ from maskcheck.rules._util import (
     fmt_value,
     image_problems,
     is_background_name,
-    is_integral_float,
     matching_category_ids,
     merge_counts,
     misspelled_any,
