@@ -134,7 +134,7 @@ def test_transform_probe_summary_counts_runs_seeds_and_samples(capsys, monkeypat
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["probe", "--transform", "probe_fixtures:identity", "--runs", "5", "--seed", "3"]) == 0
     line = _last_line(capsys)
-    assert re.fullmatch(r"5 runs \(seeds 3-7\), one generated sample each, \d+ instances: "
+    assert re.fullmatch(r"5 runs \(seeds 3-7\), one 480x640 sample each, \d+ instances: "
                         r"\d+ errors?, \d+ warnings?, \d+ info( — clean)?", line), line
 
 
@@ -150,7 +150,10 @@ def test_dataset_probe_summary_counts_runs_seeds_and_samples(capsys, monkeypatch
 def test_probe_summary_is_in_the_json_inputs(capsys):
     assert main(["probe", "--transform", "probe_fixtures:identity", "--runs", "2", "-f", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["inputs"][0]["probe"] == {"runs": 2, "seeds": [0, 1], "samples": 2, "generated": True}
+    assert doc["inputs"][0]["probe"] == {
+        "runs": 2, "seeds": [0, 1], "samples": 2, "generated": True, "image_size": [480, 640],
+        "instances": [4, 12], "image_layout": "hwc-uint8", "box_format": "xyxy",
+        "containers": "numpy"}
 
 
 # --- the README's first command --------------------------------------------------------------

@@ -37,7 +37,7 @@ def seed_of(finding: maskcheck.Finding) -> int:
 def test_samples_are_known_answers(seed):
     s = make_sample(seed)
     n = len(s.labels)
-    assert 3 <= n <= 6
+    assert 4 <= n <= 12 and s.image.shape == (480, 640, 3) and s.image.dtype == np.uint8
     assert len(set(s.labels.tolist())) == n and 0 not in s.labels
     assert s.labels.dtype == np.int64 and s.boxes.dtype == np.float32
     assert s.masks.shape == (n, *s.image.shape[:2])
@@ -93,7 +93,9 @@ def test_fixed_crop_passes():
     assert report.inputs == [{"path": "probe_fixtures:fixed_random_crop",
                               "format": "transform probe (tuple)",
                               "probe": {"runs": RUNS, "seeds": [0, RUNS - 1], "samples": RUNS,
-                                        "generated": True}}]
+                                        "generated": True, "image_size": [480, 640],
+                                        "instances": [4, 12], "image_layout": "hwc-uint8",
+                                        "box_format": "xyxy", "containers": "numpy"}}]
 
 
 def test_probe_restores_the_global_generators():
@@ -209,7 +211,7 @@ def test_unloadable_target_is_an_error_not_a_finding(spec, message):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="unknown style"):
+    with pytest.raises(ValueError, match="style 'keras': choose auto, tuple"):
         probe_transform(pf.fixed_random_crop, style="keras")
 
 

@@ -306,6 +306,9 @@ def explain(rule: Annotated[str, typer.Argument(
 _TRANSFORM, _DATASET = "Transform probe", "Dataset probe"
 
 
+_PROBE_INPUTS = "Transform inputs"
+
+
 @app.command(cls=Command)
 def probe(
     dataset: Annotated[str | None, typer.Argument(
@@ -313,19 +316,55 @@ def probe(
         show_default=False)] = None,
     transform: Annotated[str | None, typer.Option(
         metavar="MODULE:ATTR", rich_help_panel=_TRANSFORM, show_default=False,
-        help="Probe this transform instead of a dataset.")] = None,
+        help="Probe this transform instead of a dataset (a class is constructed first).")] = None,
     style: Annotated[str, typer.Option(
         metavar="STYLE", rich_help_panel=_TRANSFORM,
-        help="Call the transform as tuple, torchvision or albumentations does.")] = "tuple",
-    label_field: Annotated[str, typer.Option(
-        metavar="NAME", rich_help_panel=_TRANSFORM,
-        help="Pass the labels under this keyword (albumentations).")] = "labels",
+        help="Call the transform as tuple, torchvision, albumentations or dict does; auto: "
+             "albumentations for its objects, else tuple.")] = "auto",
+    init_args: Annotated[list[str] | None, typer.Option(
+        "--init-args", metavar="[NAME=]VALUE", rich_help_panel=_TRANSFORM, show_default=False,
+        help="Construct the class or call the factory with this argument first, YAML-parsed "
+             "(repeatable).")] = None,
+    label_field: Annotated[str | None, typer.Option(
+        metavar="NAME", rich_help_panel=_TRANSFORM, show_default="the Compose's, else labels",
+        help="Pass the labels under this keyword (albumentations).")] = None,
+    keys: Annotated[list[str] | None, typer.Option(
+        metavar="PART=KEY,...", rich_help_panel=_TRANSFORM, show_default=False,
+        help="With --style dict: the record's keys, e.g. image=img,boxes=gt_bboxes,"
+             "masks=gt_masks,labels=gt_labels (dotted for nested dicts).")] = None,
     runs: Annotated[int, typer.Option(
         min=1, metavar="N", rich_help_panel=_TRANSFORM,
         help="Run the transform N times (at least 1), each on a new sample and seed.")] = 50,
+    save_failures: Annotated[Path | None, typer.Option(
+        metavar="DIR", rich_help_panel=_TRANSFORM, show_default=False,
+        help="Write a PNG per failing seed: the input beside the output, labels written on "
+             "the masks.")] = None,
+    image_size: Annotated[str, typer.Option(
+        metavar="HxW", rich_help_panel=_PROBE_INPUTS,
+        help="Image height x width, 32 to 4096 each.")] = "480x640",
+    instances: Annotated[str, typer.Option(
+        metavar="MIN..MAX", rich_help_panel=_PROBE_INPUTS,
+        help="Instances per image, spread over it from small to large (at most 12).")] = "4..12",
+    image_layout: Annotated[str | None, typer.Option(
+        metavar="LAYOUT", rich_help_panel=_PROBE_INPUTS,
+        show_default="hwc-uint8; chw-uint8 for torchvision",
+        help="hwc-uint8, hwc-float, chw-uint8 or chw-float (float: 0 to 1); hwc and chw "
+             "alone mean hwc-uint8 and chw-float.")] = None,
+    box_format: Annotated[str | None, typer.Option(
+        metavar="FORMAT", rich_help_panel=_PROBE_INPUTS,
+        show_default="xyxy; the Compose's for albumentations",
+        help="xyxy, xywh or cxcywh, or albumentations' pascal_voc, coco, yolo.")] = None,
+    normalized: Annotated[bool, typer.Option(
+        "--normalized", rich_help_panel=_PROBE_INPUTS,
+        help="Boxes in 0..1 of the image's width and height.")] = False,
+    containers: Annotated[str, typer.Option(
+        metavar="KIND", rich_help_panel=_PROBE_INPUTS,
+        help="Pass boxes, masks and labels as numpy arrays or Python lists; auto: lists when "
+             "the transform fails on arrays.")] = "auto",
     call_args: Annotated[list[str] | None, typer.Option(
-        "--call-args", metavar="[NAME=]VALUE", rich_help_panel=_DATASET, show_default=False,
-        help="Pass this argument to the dataset factory, YAML-parsed (repeatable).")] = None,
+        "--call-args", metavar="[NAME=]VALUE", show_default=False,
+        help="Pass this argument to every transform call, or to the dataset factory, "
+             "YAML-parsed (repeatable).")] = None,
     target: Annotated[str, typer.Option(
         metavar="FRAMEWORK", rich_help_panel=_DATASET,
         help="Check items against this framework's contract: torchvision.")] = "torchvision",
@@ -343,7 +382,8 @@ def probe(
         metavar="FILE", rich_help_panel=_DATASET, show_default=False,
         help="Compare the labels seen with this COCO file's label histogram.")] = None,
     seed: Annotated[int, typer.Option(
-        min=0, metavar="N", help="Start the seeds at N (at least 0).")] = 0,
+        min=0, metavar="N", help="Start the seeds at N (at least 0); --seed S --runs 1 "
+                                 "repeats the run a finding names.")] = 0,
     output_format: Annotated[str | None, typer.Option(
         "--format", "-f", metavar="FORMAT", show_default="text",
         help=f"Write the report in this format: {', '.join(FORMATS)}.")] = None,
@@ -364,13 +404,24 @@ def probe(
         raise UsageProblem("give a dataset (module:attr) or --transform module:attr, one of them")
     if style not in STYLES or target not in TARGETS:
         raise UsageProblem(f"--style: choose {', '.join(STYLES)}; --target: {', '.join(TARGETS)}")
+    args, kwargs = parse_call_args(call_args or [])
+    if dataset is not None:
+        values = locals()
+        given = [flag for flag, name in _TRANSFORM_ONLY.items() if values[name] is not None]
+        if given:
+            raise UsageProblem(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                               "--transform only")
     # the user's code may print: keep stdout for the report (JSON must stay parseable)
     with contextlib.redirect_stdout(sys.stderr):
         if transform is not None:
-            report = probe_transform(transform, style=style, runs=runs, seed=seed,
-                                     label_field=label_field)
+            init, init_kw = parse_call_args(init_args or [])
+            report = probe_transform(
+                transform, style=style, runs=runs, seed=seed, label_field=label_field,
+                call_args=args, call_kwargs=kwargs, init_args=init, init_kwargs=init_kw,
+                image_size=image_size, instances=instances, image_layout=image_layout,
+                box_format=box_format, normalized=normalized, keys=keys,
+                containers=containers, save_failures=save_failures)
         else:
-            args, kwargs = parse_call_args(call_args or [])
             report = probe_dataset(dataset, call_args=args, call_kwargs=kwargs, target=target,
                                    num_classes=num_classes, samples=samples, repeats=repeats,
                                    seed=seed, annotations=annotations)
@@ -379,6 +430,12 @@ def probe(
     outputs.write_all(report, primary, [], console=_stdout_console(), stdout=sys.stdout,
                       max_examples=max_examples)
     raise typer.Exit(_exit_code(report, fail_on))
+
+
+# options that only the transform probe reads: given with a dataset, they would be ignored
+_TRANSFORM_ONLY = {"--init-args": "init_args", "--label-field": "label_field", "--keys": "keys",
+                   "--save-failures": "save_failures", "--image-layout": "image_layout",
+                   "--box-format": "box_format"}
 
 
 @app.command("config", cls=Command)

@@ -18,3 +18,8 @@ class NotThisFormat(InputProblem):
 
 class UsageProblem(Exception):
     """A command line or configuration that cannot be honoured (exit 2)."""
+
+
+class BadOption(UsageProblem, ValueError):
+    """An option value refused the same way by the Python API (a ValueError) and the CLI
+    (a usage error, exit 2)."""

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck.probe import boxes as box_formats
 from maskcheck.probe.inputs import Sample
-
-STYLES = ("tuple", "torchvision", "albumentations")
+from maskcheck.probe.options import PARTS, CallSpec
 
 
 class OutputProblem(Exception):
@@ -118,45 +118,88 @@ class Output:
     prefer: str  # the image layout this style uses: "hwc" or "chw"
 
 
-def call_transform(fn: Any, style: str, sample: Sample, label_field: str) -> Any:
-    """Call `fn` the way `style` calls a transform, with fresh copies of the sample."""
-    image = sample.image.copy()
-    boxes = sample.boxes.copy()
+def encode_image(image_hwc: np.ndarray, spec: CallSpec) -> np.ndarray:
+    """The probe's uint8 H x W x 3 image in the layout and dtype the pipeline takes."""
+    out = image_hwc.astype(np.float32) / 255 if spec.dtype == "float32" else image_hwc.copy()
+    return np.ascontiguousarray(np.moveaxis(out, -1, 0)) if spec.layout == "chw" else out
+
+
+def call_transform(fn: Any, spec: CallSpec, sample: Sample) -> Any:
+    """Call `fn` the way `spec` says, with fresh copies of the sample."""
+    image = encode_image(sample.image, spec)
+    hw = sample.image.shape[:2]
+    boxes = box_formats.encode(sample.boxes, spec.box_layout, spec.normalized, hw)
     masks = sample.masks.copy()
     labels = sample.labels.copy()
-    if style == "tuple":
-        return fn(image, boxes, masks, labels)
-    if style == "torchvision":
-        target = {"boxes": boxes, "labels": labels, "masks": masks}
-        return fn(np.ascontiguousarray(np.moveaxis(image, -1, 0)), target)
-    if style == "albumentations":
+    if spec.style == "albumentations":  # its API takes lists, whatever --containers says
         kwargs = {"image": image, "masks": list(masks),
                   "bboxes": [tuple(float(v) for v in b) for b in boxes],
-                  label_field: [int(v) for v in labels]}
-        return fn(**kwargs)
-    raise ValueError(f"unknown style {style!r}; use {', '.join(STYLES)}")
+                  spec.label_field: [int(v) for v in labels]}
+        return fn(*spec.args, **kwargs, **spec.kwargs)
+    parts: tuple[Any, Any, Any] = (boxes, masks, labels)
+    if spec.containers == "list":
+        parts = ([[float(v) for v in b] for b in boxes], list(masks), [int(v) for v in labels])
+    if spec.style == "tuple":
+        return fn(image, *parts, *spec.args, **spec.kwargs)
+    if spec.style == "torchvision":
+        target = dict(zip(("boxes", "masks", "labels"), parts, strict=True))
+        return fn(image, target, *spec.args, **spec.kwargs)
+    if spec.style == "dict":
+        record: dict[str, Any] = {}
+        for part, value in zip(PARTS, (image, *parts), strict=True):
+            _put(record, spec.keys[part], value)
+        return fn(record, *spec.args, **spec.kwargs)
+    raise ValueError(f"unknown style {spec.style!r}")
 
 
-def read_output(out: Any, style: str, label_field: str) -> Output:
+def _put(record: dict[str, Any], key: str, value: Any) -> None:
+    *path, last = key.split(".")
+    for name in path:
+        record = record.setdefault(name, {})
+    record[last] = value
+
+
+def _get(record: Mapping, key: str) -> Any:
+    value: Any = record
+    for name in key.split("."):
+        if not isinstance(value, Mapping) or name not in value:
+            raise KeyError(key)
+        value = value[name]
+    return value
+
+
+def read_output(out: Any, spec: CallSpec) -> Output:
     """Pick the parts out of a transform's result, or say why they are not there."""
-    if style == "tuple":
+    prefer = spec.layout
+    if spec.style == "tuple":
         if not isinstance(out, Sequence) or isinstance(out, str | bytes) or len(out) != 4:
             raise OutputProblem(f"returned {_kind(out)}, expected (image, boxes, masks, labels)")
-        return Output(out[0], out[1], out[2], out[3], "hwc")
-    if style == "torchvision":
+        return Output(out[0], out[1], out[2], out[3], prefer)
+    if spec.style == "torchvision":
         image, target = _image_target(out)
         missing = [k for k in ("boxes", "labels", "masks") if k not in target]
         if missing:
             raise OutputProblem(f"the returned target has no {', '.join(missing)} "
                                 f"(keys: {', '.join(map(str, target)) or 'none'})")
-        return Output(image, target["boxes"], target["masks"], target["labels"], "chw")
+        return Output(image, target["boxes"], target["masks"], target["labels"], prefer)
     if not isinstance(out, Mapping):
-        raise OutputProblem(f"returned {_kind(out)}, expected a dict like albumentations' Compose")
-    missing = [k for k in ("image", "masks", "bboxes", label_field) if k not in out]
+        expected = "albumentations' Compose" if spec.style == "albumentations" else "the input"
+        raise OutputProblem(f"returned {_kind(out)}, expected a dict like {expected}")
+    if spec.style == "albumentations":
+        keys = {"image": "image", "masks": "masks", "boxes": "bboxes", "labels": spec.label_field}
+    else:
+        keys = dict(spec.keys)
+    found: dict[str, Any] = {}
+    missing = []
+    for part in PARTS:
+        try:
+            found[part] = _get(out, keys[part])
+        except KeyError:
+            missing.append(keys[part])
     if missing:
         raise OutputProblem(f"the returned dict has no {', '.join(missing)} "
                             f"(keys: {', '.join(map(str, out)) or 'none'})")
-    return Output(out["image"], out["bboxes"], out["masks"], out[label_field], "hwc")
+    return Output(found["image"], found["boxes"], found["masks"], found["labels"], prefer)
 
 
 def _image_target(out: Any) -> tuple[Any, Mapping]:

@@ -97,6 +97,7 @@ class _Group:
     # (place, seed) pairs in the order seen; place is a sample index (dataset probe) or
     # None (transform probe: the seed alone names the input)
     runs: list[tuple[int | None, int]] = field(default_factory=list)
+    unrepeated: bool = False  # its first seed, run again, did not show it
 
 
 class Collector:
@@ -115,6 +116,16 @@ class Collector:
         if (place, seed) not in group.runs:
             group.runs.append((place, seed))
 
+    def first_seeds(self) -> list[int]:
+        """The seed each transform-probe finding names first, in the order found."""
+        return [g.runs[0][1] for g in self._groups.values() if g.runs[0][0] is None]
+
+    def mark_unrepeated(self, seed: int, seen: set[tuple[str, str]]) -> None:
+        """Seed `seed` was run again and showed `seen`: flag the findings it did not repeat."""
+        for key, g in self._groups.items():
+            if g.runs[0] == (None, seed) and key not in seen:
+                g.unrepeated = True
+
     def codes(self) -> set[str]:
         return {g.code for g in self._groups.values()}
 
@@ -131,7 +142,12 @@ class Collector:
                 more = _also("sample", [p for p in places[1:] if p is not None])
             else:
                 more = _also("seed", [s for _, s in g.runs[1:]])
-            out.append(to_finding(g.code, f"{head}: {g.detail}{more}", self.path, pointer, order))
+            note = (f" (not reproducible: seed {seed} run again did not show it; the pipeline "
+                    "draws from a generator the probe cannot seed, such as a Compose of "
+                    "albumentations 2 inside a function: probe the Compose itself)"
+                    if g.unrepeated else "")
+            out.append(to_finding(g.code, f"{head}: {g.detail}{more}{note}", self.path, pointer,
+                                  order))
         return out
 
 

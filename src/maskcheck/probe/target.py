@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import random
 import sys
@@ -96,28 +97,59 @@ def spec_of(obj: Any) -> str:
     return f"{module}:{name}"
 
 
+def construct(spec: str, obj: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """The callable to probe: a class is instantiated (with --init-args), a factory given
+    --init-args is called, anything else is used as it is."""
+    if inspect.isclass(obj) or args or kwargs:
+        obj = call(spec, obj, args, kwargs, "class" if inspect.isclass(obj) else "factory")
+    if not callable(obj):
+        raise TargetError(spec, f"is not callable (type {type(obj).__name__}): expected a transform")
+    return obj
+
+
+def _torch() -> Any:
+    """torch when it is importable (already imported by the pipeline, or installed): its
+    generator seeds torchvision's random transforms."""
+    torch = sys.modules.get("torch")
+    if torch is None and importlib.util.find_spec("torch") is not None:
+        try:
+            torch = importlib.import_module("torch")
+        except Exception:  # a broken install must not stop the probe
+            return None
+    return torch if callable(getattr(torch, "manual_seed", None)) else None
+
+
 class SeededGlobals:
     """Seeds the global generators random transforms draw from (random, numpy, torch when
-    the pipeline already imported it) and restores their state afterwards, so probing in a
-    user's test suite does not change the randomness of the tests that follow."""
+    importable) and restores their state afterwards, so probing in a user's test suite does
+    not change the randomness of the tests that follow. A pipeline object that keeps its own
+    generator and can reseed it (albumentations 2's `set_random_seed`) is reseeded too."""
+
+    def __init__(self, owner: Any = None) -> None:
+        self._owner = owner
 
     def __enter__(self) -> SeededGlobals:
         self._random = random.getstate()
         self._numpy = np.random.get_state()
-        torch = sys.modules.get("torch")
-        self._torch = torch.random.get_rng_state() if hasattr(torch, "random") else None
+        self._torch_module = _torch()
+        self._torch = (self._torch_module.random.get_rng_state()
+                       if hasattr(self._torch_module, "random") else None)
         return self
+
+    @property
+    def owner_seeded(self) -> bool:
+        return callable(getattr(self._owner, "set_random_seed", None))
 
     def seed(self, seed: int) -> None:
         random.seed(seed)
         np.random.seed(seed % 2**32)
-        torch = sys.modules.get("torch")
-        if torch is not None and callable(getattr(torch, "manual_seed", None)):
-            torch.manual_seed(seed)
+        if self._torch_module is not None:
+            self._torch_module.manual_seed(seed)
+        if self.owner_seeded:
+            self._owner.set_random_seed(seed)
 
     def __exit__(self, *exc: object) -> None:
         random.setstate(self._random)
         np.random.set_state(self._numpy)
-        torch = sys.modules.get("torch")
-        if self._torch is not None and hasattr(torch, "random"):
-            torch.random.set_rng_state(self._torch)
+        if self._torch is not None:
+            self._torch_module.random.set_rng_state(self._torch)

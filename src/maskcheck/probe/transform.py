@@ -3,17 +3,20 @@ check that every output label and box still belongs to the mask beside it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maskcheck.engine import sort_key
+from maskcheck.errors import BadOption
 from maskcheck.model import InputError, Report
-from maskcheck.probe import checks
+from maskcheck.probe import boxes as box_formats
+from maskcheck.probe import checks, frameworks
 from maskcheck.probe.adapters import (
-    STYLES,
     OutputProblem,
     as_hwc,
     call_transform,
@@ -23,10 +26,32 @@ from maskcheck.probe.adapters import (
     read_output,
 )
 from maskcheck.probe.codes import CODES, TRANSFORM_CODES, Collector, Issue
-from maskcheck.probe.inputs import PALETTE, Sample, classify, make_sample
-from maskcheck.probe.target import SeededGlobals, TargetError, describe, load, spec_of
+from maskcheck.probe.failures import FailureWriter
+from maskcheck.probe.inputs import (
+    DEFAULT_INSTANCES,
+    DEFAULT_SIZE,
+    PALETTE,
+    Sample,
+    check_size,
+    classify,
+    make_sample,
+)
+from maskcheck.probe.options import (
+    CONTAINERS,
+    STYLES,
+    CallSpec,
+    check_choice,
+    default_layout,
+    parse_instances,
+    parse_keys,
+    parse_layout,
+    parse_size,
+)
+from maskcheck.probe.result import RunResult
+from maskcheck.probe.target import SeededGlobals, TargetError, construct, describe, load, spec_of
 
 DEFAULT_RUNS = 50
+_RECHECKS = 10  # findings whose first seed is run a second time to confirm it reproduces
 
 
 @dataclass(slots=True)
@@ -42,79 +67,192 @@ class _Tally:
 def probe_transform(
     transform: str | Callable[..., Any],
     *,
-    style: str = "tuple",
+    style: str = "auto",
     runs: int = DEFAULT_RUNS,
     seed: int = 0,
-    label_field: str = "labels",
+    label_field: str | None = None,
+    call_args: Sequence[Any] = (),
+    call_kwargs: Mapping[str, Any] | None = None,
+    init_args: Sequence[Any] = (),
+    init_kwargs: Mapping[str, Any] | None = None,
+    image_size: str | Sequence[int] = DEFAULT_SIZE,
+    instances: str | int | Sequence[int] = DEFAULT_INSTANCES,
+    image_layout: str | None = None,
+    box_format: str | None = None,
+    normalized: bool = False,
+    keys: str | Sequence[str] | Mapping[str, str] | None = None,
+    containers: str = "auto",
+    save_failures: str | Path | None = None,
 ) -> Report:
     """Probe a transform given as `module:attr` or as the callable itself.
 
-    Styles: `tuple` calls `f(image, boxes, masks, labels)` with an (H, W, 3) uint8 image,
-    (N, 4) float32 x1 y1 x2 y2 boxes, (N, H, W) uint8 masks and (N,) int64 labels, and
-    expects the same four back; `torchvision` calls `f(image, target)` with a (3, H, W)
-    image and a target dict (boxes, labels, masks) and expects (image, target) back;
-    `albumentations` calls `f(image=, masks=, bboxes=, <label_field>=)` (pascal_voc boxes)
-    and expects the dict back. Run k uses seed `seed + k` for the input
-    (`make_sample(seed + k)`) and for the global random generators.
+    A class, or a factory given `init_args`/`init_kwargs`, is constructed first. Each call
+    passes the sample, then `call_args`/`call_kwargs` (for example `crop_size=512`).
+
+    Styles: `tuple` calls `f(image, boxes, masks, labels)` and expects the same four back;
+    `torchvision` calls `f(image, target)` with a target dict (boxes, labels, masks) and
+    expects (image, target) back; `albumentations` calls `f(image=, masks=, bboxes=,
+    <label_field>=)` and expects the dict back (a bare albumentations transform is wrapped in
+    a Compose); `dict` calls `f(record)` with the four parts under `keys` (`image=img,
+    boxes=gt_bboxes`, dotted for nested dicts) and expects such a dict back. `auto` is
+    albumentations for albumentations objects, tuple otherwise.
+
+    Inputs: an `image_size` (H, W) uint8 H x W x 3 image (`image_layout` `chw-float` and the
+    like on request) with `instances` (MIN, MAX) rectangles, boxes in `box_format` (xyxy,
+    xywh, cxcywh or albumentations' pascal_voc, coco, yolo; `normalized` divides by the
+    size), masks (N, H, W) uint8 and labels (N,) int64, as numpy arrays or, with
+    `containers="list"`, Python lists (`auto`: lists when the transform fails on arrays
+    with an ndarray error, such as `labels.pop`).
+
+    Run k uses seed `seed + k` for the input (`make_sample(seed + k, image_size,
+    instances)`), for `random`, numpy's global generator and torch, and for the pipeline's
+    own `set_random_seed` when it has one, so `seed=s, runs=1` repeats run s. With
+    `save_failures`, a PNG per failing seed shows the input beside the output.
     """
-    if style not in STYLES:
-        raise ValueError(f"unknown style {style!r}; use {', '.join(STYLES)}")
+    check_choice(style, STYLES, "style")
+    check_choice(containers, CONTAINERS, "containers")
     if runs < 1 or seed < 0:
-        raise ValueError("runs must be at least 1 and seed at least 0")
+        raise BadOption("runs must be at least 1 and seed at least 0")
+    size = parse_size(image_size)
+    span = parse_instances(instances)
+    check_size(size, span)
+    layout_name = image_layout
+    if layout_name is not None:
+        parse_layout(layout_name)
+    if box_format is not None:
+        box_formats.resolve(box_format, normalized)
+    if keys is not None and style != "dict":
+        raise BadOption("keys apply to style 'dict' only")
+    record_keys = parse_keys(keys)
+    out_dir = _failure_dir(save_failures)
     spec = transform if isinstance(transform, str) else spec_of(transform)
     report = Report(rules=[CODES[c] for c in TRANSFORM_CODES])
     try:
-        fn = load(spec) if isinstance(transform, str) else transform
-        if not callable(fn):
-            raise TargetError(spec, f"is not callable (type {type(fn).__name__}): expected a transform")
+        obj = load(spec) if isinstance(transform, str) else transform
+        fn = construct(spec, obj, init_args, dict(init_kwargs or {}))
+        if style == "auto":
+            style = "albumentations" if frameworks.is_albumentations(fn) else "tuple"
+        field_name = label_field or (frameworks.label_field(fn) if style == "albumentations"
+                                     else None) or "labels"
+        if box_format is None and style == "albumentations":
+            box_format = frameworks.box_format(fn) or "pascal_voc"
+        layout, norm = box_formats.resolve(box_format or "xyxy", normalized)
+        if style == "albumentations":
+            fn = frameworks.composed(spec, fn, box_formats.albumentations_name(layout, norm),
+                                     field_name)
     except TargetError as exc:
         report.errors.append(InputError(exc.spec, exc.message))
         return report
-    # what the summary counts: every run is a new generated sample under its own seed
-    report.inputs.append({"path": spec, "format": f"transform probe ({style})",
-                          "probe": {"runs": runs, "seeds": [seed, seed + runs - 1],
-                                    "samples": runs, "generated": True}})
+    axes, dtype = parse_layout(layout_name or default_layout(style))
+    cspec = CallSpec(style=style, label_field=field_name, keys=record_keys, box_layout=layout,
+                     normalized=norm, layout=axes, dtype=dtype,
+                     containers="numpy" if containers == "auto" else containers,
+                     args=tuple(call_args), kwargs=dict(call_kwargs or {}))
+    sample_of: Callable[[int], Sample] = lambda s: make_sample(s, size, span)  # noqa: E731
     collector = Collector(spec)
     tally = _Tally()
-    with SeededGlobals() as rng:
+    writer = FailureWriter(out_dir) if out_dir is not None else None
+    with SeededGlobals(fn) as rng:
+        if containers == "auto" and style != "albumentations":
+            cspec = _choose_containers(fn, cspec, sample_of(seed), rng)
         for k in range(runs):
             s = seed + k
-            sample = make_sample(s)
+            sample = sample_of(s)
             report.images += 1
             report.annotations += len(sample.labels)
             rng.seed(s)
-            for issue in _one_run(fn, style, label_field, sample, tally):
+            result = _one_run(fn, cspec, sample, tally)
+            for issue in result.issues:
                 collector.add(issue, s)
+            if writer is not None and result.issues:
+                writer.write(sample, result, spec)
+        _recheck(collector, lambda s: _rerun(fn, cspec, sample_of(s), rng, s))
     for issue in _verdict(tally):
         collector.add(issue, seed)
+    report.inputs.append({
+        "path": spec, "format": f"transform probe ({style})",
+        "probe": {"runs": runs, "seeds": [seed, seed + runs - 1], "samples": runs,
+                  "generated": True, "image_size": list(size), "instances": list(span),
+                  "image_layout": f"{axes}-{'float' if dtype == 'float32' else dtype}",
+                  "box_format": layout + (" normalized" if norm else ""),
+                  "containers": cspec.containers,
+                  **({"saved": writer.saved, "folder": str(out_dir)} if writer else {})}})
+    if writer is not None and writer.error is not None:
+        report.errors.append(InputError(str(out_dir), writer.error))
     report.findings = sorted(collector.findings(), key=sort_key)
     return report
 
 
-def _one_run(fn: Callable[..., Any], style: str, label_field: str, sample: Sample,
-             tally: _Tally) -> list[Issue]:
+def _failure_dir(path: str | Path | None) -> Path | None:
+    if path is None:
+        return None
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise BadOption(f"save failures: {out} exists and is not a folder")
+    return out
+
+
+def _choose_containers(fn: Callable[..., Any], cspec: CallSpec, sample: Sample,
+                       rng: SeededGlobals) -> CallSpec:
+    """Python lists instead of arrays when the first call fails on an array: the blog's
+    crop deep-copies `labels` and calls `.pop` on it, which needs a list."""
+    rng.seed(sample.seed)
     try:
-        out = call_transform(fn, style, sample, label_field)
+        call_transform(fn, cspec, sample)
+    except (AttributeError, TypeError) as exc:
+        if "ndarray" in str(exc):
+            return dataclasses.replace(cspec, containers="list")
+    except Exception:
+        pass  # its own failure: the run itself reports it
+    return cspec
+
+
+def _rerun(fn: Callable[..., Any], cspec: CallSpec, sample: Sample, rng: SeededGlobals,
+           seed: int) -> list[Issue]:
+    rng.seed(seed)
+    return _one_run(fn, cspec, sample, _Tally()).issues
+
+
+def _recheck(collector: Collector, rerun: Callable[[int], list[Issue]]) -> None:
+    """Run the first seed of each finding again: one that does not repeat says so, because
+    `--seed S --runs 1` would not show it (the pipeline draws from a generator the probe
+    cannot seed)."""
+    seeds = collector.first_seeds()[:_RECHECKS]
+    for s in dict.fromkeys(seeds):
+        seen = {(i.code, i.detail) for i in rerun(s)}
+        collector.mark_unrepeated(s, seen)
+
+
+def _one_run(fn: Callable[..., Any], cspec: CallSpec, sample: Sample, tally: _Tally) -> RunResult:
+    result = RunResult()
+    issues = result.issues
+    try:
+        out = call_transform(fn, cspec, sample)
     except Exception as exc:
-        return [Issue("MC601", f"the transform raised {describe(exc)}")]
+        issues.append(Issue("MC601", f"the transform raised {describe(exc)}"))
+        return result
     try:
-        got = read_output(out, style, label_field)
+        got = read_output(out, cspec)
         image = checks.read(got.image, "the image")
         masks_raw = checks.read(got.masks, "the masks")
         boxes_raw = checks.read(got.boxes, "the boxes")
         labels = checks.read(got.labels, "the labels")
     except OutputProblem as exc:
-        return [Issue("MC601", f"the transform {exc}" if str(exc).startswith("returned")
-                      else f"the transform's output: {exc}")]
+        issues.append(Issue("MC601", f"the transform {exc}" if str(exc).startswith("returned")
+                            else f"the transform's output: {exc}"))
+        return result
     layout = image_layout(got.image, image, mask_hint(masks_raw), got.prefer)
     if layout is None:
-        return [Issue("MC601", f"the transform returned an image of shape {tuple(image.shape)}, "
-                               "expected H x W x C or C x H x W")]
+        issues.append(Issue("MC601", f"the transform returned an image of shape "
+                                     f"{tuple(image.shape)}, expected H x W x C or C x H x W"))
+        return result
     tally.completed += 1
     hw = image_hw(image, layout)
-    if np.array_equal(as_hwc(image, layout), sample.image):
+    hwc = as_hwc(image, layout)
+    result.image = hwc
+    if hwc.shape == sample.image.shape and np.allclose(
+            hwc.astype(np.float32) * (255 if cspec.dtype == "float32" else 1), sample.image):
         tally.unchanged += 1
-    issues: list[Issue] = []
     masks = checks.masks_array(masks_raw, hw)
     shape_issue = checks.mask_shape_issue(masks_raw, masks, hw)
     if shape_issue:
@@ -122,22 +260,36 @@ def _one_run(fn: Callable[..., Any], style: str, label_field: str, sample: Sampl
     boxes = checks.boxes_array(boxes_raw)
     if boxes is None:
         issues.append(Issue("MC609", f"boxes have shape {tuple(boxes_raw.shape)}, expected (N, 4)"))
+    else:
+        boxes = box_formats.decode(boxes, cspec.box_layout, cspec.normalized, hw)
+        result.boxes = boxes
     labels_ok = labels.ndim == 1 or labels.size == 0
     if not labels_ok:
         issues.append(Issue("MC607", f"labels have shape {tuple(labels.shape)}, expected (N,)"))
-    elif (hasattr(got.labels, "dtype") and style != "albumentations" and labels.size
-          and labels.dtype != sample.labels.dtype):  # a list out of albumentations has none
+    elif (hasattr(got.labels, "dtype") and cspec.style != "albumentations" and labels.size
+          and cspec.containers == "numpy" and labels.dtype != sample.labels.dtype):
+        # a list out of albumentations has none; lists in have no dtype to keep
         issues.append(Issue("MC607", f"labels went in as {sample.labels.dtype} and came out as "
                                      f"{labels.dtype}: losses that index classes by label "
                                      "need int64"))
+    elif labels.size and not (np.issubdtype(labels.dtype, np.integer)
+                              or np.issubdtype(labels.dtype, np.floating)):
+        issues.append(Issue("MC607", f"labels came out as {labels.dtype}, expected integers"))
     labels = labels.reshape(-1) if labels_ok else labels
+    result.labels = labels if labels_ok else None
     length = checks.length_issue(None if boxes is None else len(boxes),
                                  len(labels) if labels_ok else None,
                                  None if masks is None else len(masks))
     if length:
+        if (cspec.style == "albumentations" and masks is not None and boxes is not None
+                and len(masks) == len(sample.masks) > len(boxes)):
+            length.detail += ("; albumentations drops the boxes and labels that leave the image "
+                              "but never the masks: pass instance indices as a second label "
+                              "field and keep the masks by them")
         issues.append(length)
     if masks is None or shape_issue is not None:
-        return issues
+        return result
+    result.masks = masks
     empty = checks.empty_issue(masks, labels if labels_ok else None)
     if empty:
         issues.append(empty)
@@ -145,12 +297,12 @@ def _one_run(fn: Callable[..., Any], style: str, label_field: str, sample: Sampl
         issue = checks.box_mask_issue(boxes, masks)
         if issue:
             issues.append(issue)
-    issues += _identity(as_hwc(image, layout), masks, labels if labels_ok else None, sample, tally)
-    return issues
+    issues += _identity(hwc, masks, labels if labels_ok else None, sample, tally, result)
+    return result
 
 
 def _identity(image: np.ndarray, masks: np.ndarray, labels: np.ndarray | None, sample: Sample,
-              tally: _Tally) -> list[Issue]:
+              tally: _Tally, result: RunResult) -> list[Issue]:
     """Which input instance each output mask lies on (by colour), and whether its label
     came along."""
     cls = classify(image)
@@ -159,6 +311,7 @@ def _identity(image: np.ndarray, masks: np.ndarray, labels: np.ndarray | None, s
     wrong: list[str] = []
     off: list[tuple[int, int]] = []
     for j, mask in enumerate(masks):
+        result.owner.append(-1)
         values = cls[mask]
         if not values.size:
             continue
@@ -171,10 +324,12 @@ def _identity(image: np.ndarray, masks: np.ndarray, labels: np.ndarray | None, s
                 continue  # a blend of colours: cannot tell
             tally.judged += 1
             inst = instance_of[k]
+            result.owner[j] = inst
             if labels is None or j >= len(labels):
                 continue
             expected, seen = sample.labels[inst], labels[j]
             if seen != expected:
+                result.wrong.add(j)
                 owner = np.flatnonzero(sample.labels == seen)
                 whose = f", the label of input instance {int(owner[0])}" if len(owner) else ""
                 wrong.append(f"output mask {j} lies on input instance {inst} (label {expected}) "

@@ -48,7 +48,8 @@ def what_was_checked(report: Report) -> str:
                 f"in {read_counts(report)}")
     first, last = probe["seeds"]
     seeds = f"seed {first}" if first == last else f"seeds {first}-{last}"
-    samples = ("one generated sample each" if probe["generated"]
+    size = "x".join(map(str, probe.get("image_size", ()))) or "generated"
+    samples = (f"one {size} sample each" if probe["generated"]
                else f"{plural(probe['samples'], 'sample')} fetched under each seed")
     return (f"{plural(probe['runs'], 'run')} ({seeds}), {samples}, "
             f"{plural(report.annotations, 'instance')}")
