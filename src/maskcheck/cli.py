@@ -25,7 +25,9 @@ from maskcheck.model import Report, Severity
 from maskcheck.plugins import load_entry_points
 from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
 from maskcheck.probe.codes import page_section
+from maskcheck.probe.inputs import DEFAULT_INSTANCES, DEFAULT_SIZE
 from maskcheck.probe.target import parse_call_args
+from maskcheck.probe.transform import DEFAULT_RUNS
 from maskcheck.readers.formats import FORMAT_ORDER, LABELS
 from maskcheck.readers.reading import input_formats
 from maskcheck.readers.records import FIELDS
@@ -317,10 +319,10 @@ def probe(
     transform: Annotated[str | None, typer.Option(
         metavar="MODULE:ATTR", rich_help_panel=_TRANSFORM, show_default=False,
         help="Probe this transform instead of a dataset (a class is constructed first).")] = None,
-    style: Annotated[str, typer.Option(
-        metavar="STYLE", rich_help_panel=_TRANSFORM,
+    style: Annotated[str | None, typer.Option(
+        metavar="STYLE", rich_help_panel=_TRANSFORM, show_default="auto",
         help="Call the transform as tuple, torchvision, albumentations or dict does; auto: "
-             "albumentations for its objects, else tuple.")] = "auto",
+             "albumentations for its objects, else tuple.")] = None,
     init_args: Annotated[list[str] | None, typer.Option(
         "--init-args", metavar="[NAME=]VALUE", rich_help_panel=_TRANSFORM, show_default=False,
         help="Construct the class or call the factory with this argument first, YAML-parsed "
@@ -332,19 +334,19 @@ def probe(
         metavar="PART=KEY,...", rich_help_panel=_TRANSFORM, show_default=False,
         help="With --style dict: the record's keys, e.g. image=img,boxes=gt_bboxes,"
              "masks=gt_masks,labels=gt_labels (dotted for nested dicts).")] = None,
-    runs: Annotated[int, typer.Option(
-        min=1, metavar="N", rich_help_panel=_TRANSFORM,
-        help="Run the transform N times (at least 1), each on a new sample and seed.")] = 50,
+    runs: Annotated[int | None, typer.Option(
+        min=1, metavar="N", rich_help_panel=_TRANSFORM, show_default="50",
+        help="Run the transform N times (at least 1), each on a new sample and seed.")] = None,
     save_failures: Annotated[Path | None, typer.Option(
         metavar="DIR", rich_help_panel=_TRANSFORM, show_default=False,
         help="Write a PNG per failing seed: the input beside the output, labels written on "
              "the masks.")] = None,
-    image_size: Annotated[str, typer.Option(
-        metavar="HxW", rich_help_panel=_PROBE_INPUTS,
-        help="Image height x width, 32 to 4096 each.")] = "480x640",
-    instances: Annotated[str, typer.Option(
-        metavar="MIN..MAX", rich_help_panel=_PROBE_INPUTS,
-        help="Instances per image, spread over it from small to large (at most 12).")] = "4..12",
+    image_size: Annotated[str | None, typer.Option(
+        metavar="HxW", rich_help_panel=_PROBE_INPUTS, show_default="480x640",
+        help="Image height x width, 32 to 4096 each.")] = None,
+    instances: Annotated[str | None, typer.Option(
+        metavar="MIN..MAX", rich_help_panel=_PROBE_INPUTS, show_default="4..12",
+        help="Instances per image, spread over it from small to large (at most 12).")] = None,
     image_layout: Annotated[str | None, typer.Option(
         metavar="LAYOUT", rich_help_panel=_PROBE_INPUTS,
         show_default="hwc-uint8; chw-uint8 for torchvision",
@@ -354,13 +356,13 @@ def probe(
         metavar="FORMAT", rich_help_panel=_PROBE_INPUTS,
         show_default="xyxy; the Compose's for albumentations",
         help="xyxy, xywh or cxcywh, or albumentations' pascal_voc, coco, yolo.")] = None,
-    normalized: Annotated[bool, typer.Option(
-        "--normalized", rich_help_panel=_PROBE_INPUTS,
-        help="Boxes in 0..1 of the image's width and height.")] = False,
-    containers: Annotated[str, typer.Option(
-        metavar="KIND", rich_help_panel=_PROBE_INPUTS,
-        help="Pass boxes, masks and labels as numpy arrays or Python lists; auto: lists when "
-             "the transform fails on arrays.")] = "auto",
+    normalized: Annotated[bool | None, typer.Option(
+        "--normalized", rich_help_panel=_PROBE_INPUTS, show_default=False,
+        help="Boxes in 0..1 of the image's width and height.")] = None,
+    containers: Annotated[str | None, typer.Option(
+        metavar="KIND", rich_help_panel=_PROBE_INPUTS, show_default="auto",
+        help="Pass boxes, masks and labels as numpy arrays, Python lists or torch tensors "
+             "(tv_tensors); auto: what the transform acts on.")] = None,
     call_args: Annotated[list[str] | None, typer.Option(
         "--call-args", metavar="[NAME=]VALUE", show_default=False,
         help="Pass this argument to every transform call, or to the dataset factory, "
@@ -402,7 +404,7 @@ def probe(
         raise UsageProblem(f"--fail-on {fail_on!r}: choose error, warning, info or never")
     if (dataset is None) == (transform is None):
         raise UsageProblem("give a dataset (module:attr) or --transform module:attr, one of them")
-    if style not in STYLES or target not in TARGETS:
+    if (style is not None and style not in STYLES) or target not in TARGETS:
         raise UsageProblem(f"--style: choose {', '.join(STYLES)}; --target: {', '.join(TARGETS)}")
     args, kwargs = parse_call_args(call_args or [])
     if dataset is not None:
@@ -416,11 +418,12 @@ def probe(
         if transform is not None:
             init, init_kw = parse_call_args(init_args or [])
             report = probe_transform(
-                transform, style=style, runs=runs, seed=seed, label_field=label_field,
-                call_args=args, call_kwargs=kwargs, init_args=init, init_kwargs=init_kw,
-                image_size=image_size, instances=instances, image_layout=image_layout,
-                box_format=box_format, normalized=normalized, keys=keys,
-                containers=containers, save_failures=save_failures)
+                transform, style=style or "auto", runs=runs or DEFAULT_RUNS, seed=seed,
+                label_field=label_field, call_args=args, call_kwargs=kwargs, init_args=init,
+                init_kwargs=init_kw, image_size=image_size or DEFAULT_SIZE,
+                instances=instances or DEFAULT_INSTANCES, image_layout=image_layout,
+                box_format=box_format, normalized=bool(normalized), keys=keys,
+                containers=containers or "auto", save_failures=save_failures)
         else:
             report = probe_dataset(dataset, call_args=args, call_kwargs=kwargs, target=target,
                                    num_classes=num_classes, samples=samples, repeats=repeats,
@@ -433,9 +436,11 @@ def probe(
 
 
 # options that only the transform probe reads: given with a dataset, they would be ignored
-_TRANSFORM_ONLY = {"--init-args": "init_args", "--label-field": "label_field", "--keys": "keys",
-                   "--save-failures": "save_failures", "--image-layout": "image_layout",
-                   "--box-format": "box_format"}
+_TRANSFORM_ONLY = {"--style": "style", "--init-args": "init_args", "--label-field": "label_field",
+                   "--keys": "keys", "--runs": "runs", "--save-failures": "save_failures",
+                   "--image-size": "image_size", "--instances": "instances",
+                   "--image-layout": "image_layout", "--box-format": "box_format",
+                   "--normalized": "normalized", "--containers": "containers"}
 
 
 @app.command("config", cls=Command)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.probe import boxes as box_formats
+from maskcheck.probe import tensors
 from maskcheck.probe.inputs import Sample
 from maskcheck.probe.options import PARTS, CallSpec
 
@@ -137,7 +138,11 @@ def call_transform(fn: Any, spec: CallSpec, sample: Sample) -> Any:
                   spec.label_field: [int(v) for v in labels]}
         return fn(*spec.args, **kwargs, **spec.kwargs)
     parts: tuple[Any, Any, Any] = (boxes, masks, labels)
-    if spec.containers == "list":
+    if spec.containers == "torch":
+        image, *rest = tensors.as_torch(image, spec.layout, boxes, spec.box_layout,
+                                        spec.normalized, masks, labels, hw)
+        parts = (rest[0], rest[1], rest[2])
+    elif spec.containers == "list":
         parts = ([[float(v) for v in b] for b in boxes], list(masks), [int(v) for v in labels])
     if spec.style == "tuple":
         return fn(image, *parts, *spec.args, **spec.kwargs)

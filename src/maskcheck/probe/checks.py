@@ -83,7 +83,8 @@ def empty_issue(masks: np.ndarray, labels: np.ndarray | None) -> Issue | None:
     which = f"mask {int(empty[0])}" if len(empty) == 1 else f"masks {indices(empty)}"
     label = ""
     if labels is not None and labels.ndim == 1 and len(empty) == 1 and empty[0] < len(labels):
-        label = f" (label {labels[empty[0]]})"
+        value = labels[empty[0]]
+        label = f" (label {value:g})" if isinstance(value, float | np.floating) else f" (label {value})"
     return Issue("MC605", f"{which}{label} of {len(masks)} {'is' if len(empty) == 1 else 'are'} "
                           "empty but kept with a box and label: drop instances whose mask "
                           "left the image (after a crop, say)")

@@ -44,9 +44,13 @@ def label_field(obj: Any) -> str | None:
 def composed(spec: str, obj: Any, fmt: str, field: str) -> Any:
     """`obj` itself when it is a Compose (or not albumentations'); a bare transform inside
     `Compose([obj], bbox_params=BboxParams(format=fmt, label_fields=[field]))`."""
-    if not is_albumentations(obj) or hasattr(obj, "processors"):
+    if not is_albumentations(obj):
         return obj
     albumentations = sys.modules.get("albumentations")
+    compose = getattr(albumentations, "BaseCompose", None)
+    # every albumentations 2 transform has a `processors` dict, empty unless it is a Compose
+    if (isinstance(compose, type) and isinstance(obj, compose)) or hasattr(obj, "transforms"):
+        return obj
     try:
         return albumentations.Compose(
             [obj], bbox_params=albumentations.BboxParams(format=fmt, label_fields=[field]))

@@ -55,9 +55,10 @@ class Sample:
 
 
 def grid_of(size: tuple[int, int], count: int) -> tuple[int, int]:
-    """(rows, cols) of the placement grid: at least `count` (and 12) roughly square cells."""
+    """(rows, cols) of the placement grid: roughly square cells, twice as many as instances
+    (up to 12, then one per instance), so some cells stay free."""
     h, w = size
-    cells = max(count, MAX_INSTANCES)
+    cells = max(count, min(MAX_INSTANCES, 2 * count))
     rows = max(1, round(math.sqrt(cells * h / w)))
     return rows, math.ceil(cells / rows)
 
@@ -73,7 +74,8 @@ def check_size(size: tuple[int, int], instances: tuple[int, int]) -> None:
                          "(one colour each)")
     rows, cols = grid_of(size, high)
     if h // rows < _MIN_CELL or w // cols < _MIN_CELL:
-        raise BadOption(f"image size {h}x{w} is too small for {high} instances: "
+        raise BadOption(f"image size {h}x{w} is too small for {high} instance"
+                        f"{'s' if high > 1 else ''}: "
                          f"each needs a {_MIN_CELL} x {_MIN_CELL} pixel cell of a "
                          f"{rows} x {cols} grid")
 

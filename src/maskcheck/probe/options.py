@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskcheck.errors import BadOption
-from maskcheck.probe import boxes as box_formats
-from maskcheck.probe.inputs import DEFAULT_INSTANCES, DEFAULT_SIZE, check_size
+from maskcheck.probe.inputs import check_size
 
 STYLES = ("auto", "tuple", "torchvision", "albumentations", "dict")
 # (axis order, dtype); "hwc" and "chw" alone take each one's usual dtype
 LAYOUTS = {"hwc-uint8": ("hwc", "uint8"), "hwc-float": ("hwc", "float32"),
            "chw-uint8": ("chw", "uint8"), "chw-float": ("chw", "float32"),
            "hwc": ("hwc", "uint8"), "chw": ("chw", "float32")}
-CONTAINERS = ("auto", "numpy", "list")
+CONTAINERS = ("auto", "numpy", "list", "torch")
 PARTS = ("image", "boxes", "masks", "labels")
 DEFAULT_KEYS = {p: p for p in PARTS}
 
@@ -34,7 +33,7 @@ class CallSpec:
     normalized: bool = False
     layout: str = "hwc"  # axis order of the image passed in
     dtype: str = "uint8"  # uint8 0..255 or float32 0..1
-    containers: str = "numpy"  # numpy arrays, or Python lists of boxes, masks and labels
+    containers: str = "numpy"  # numpy arrays, Python lists, or torch tensors (tv_tensors)
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -65,7 +64,8 @@ def parse_instances(text: str | int | Sequence[int]) -> tuple[int, int]:
     else:
         span = _pair(text, "instances")
     if not 1 <= span[0] <= span[1]:
-        raise BadOption(f"instances {span[0]}..{span[1]}: need 1 <= MIN <= MAX")
+        shown = text if isinstance(text, str) else f"{span[0]}..{span[1]}"
+        raise BadOption(f"instances {shown!r}: need 1 <= MIN <= MAX")
     return span
 
 
@@ -125,10 +125,3 @@ def default_layout(style: str) -> str:
     take C x H x W, the others H x W x C."""
     return "chw-uint8" if style == "torchvision" else "hwc-uint8"
 
-
-def check_inputs(size: tuple[int, int] = DEFAULT_SIZE,
-                 instances: tuple[int, int] = DEFAULT_INSTANCES) -> None:
-    check_size(size, instances)
-
-
-box_names = box_formats.NAMES

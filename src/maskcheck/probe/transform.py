@@ -15,7 +15,7 @@ from maskcheck.engine import sort_key
 from maskcheck.errors import BadOption
 from maskcheck.model import InputError, Report
 from maskcheck.probe import boxes as box_formats
-from maskcheck.probe import checks, frameworks
+from maskcheck.probe import checks, frameworks, tensors
 from maskcheck.probe.adapters import (
     OutputProblem,
     as_hwc,
@@ -143,6 +143,10 @@ def probe_transform(
     except TargetError as exc:
         report.errors.append(InputError(exc.spec, exc.message))
         return report
+    if containers == "torch":
+        tensors.require()
+    elif containers == "auto" and style == "torchvision" and tensors.is_torchvision(fn):
+        containers = "torch"  # torchvision's v2 transforms pass numpy arrays through untouched
     axes, dtype = parse_layout(layout_name or default_layout(style))
     cspec = CallSpec(style=style, label_field=field_name, keys=record_keys, box_layout=layout,
                      normalized=norm, layout=axes, dtype=dtype,
@@ -194,17 +198,48 @@ def _failure_dir(path: str | Path | None) -> Path | None:
 
 def _choose_containers(fn: Callable[..., Any], cspec: CallSpec, sample: Sample,
                        rng: SeededGlobals) -> CallSpec:
-    """Python lists instead of arrays when the first call fails on an array: the blog's
-    crop deep-copies `labels` and calls `.pop` on it, which needs a list."""
+    """What `containers="auto"` passes, decided on the first sample: numpy arrays when the
+    transform acts on them; Python lists when it fails on an array (the blog's crop
+    deep-copies `labels` and calls `.pop` on it); torch tensors (tv_tensors) when arrays make
+    it fail or come back untouched and tensors do not (torchvision's v2 transforms)."""
+    first, error = _trial(fn, cspec, sample, rng)
+    if error is None and first == "changed":
+        return cspec
+    if tensors.available():
+        as_torch = dataclasses.replace(cspec, containers="torch")
+        if _trial(fn, as_torch, sample, rng) == ("changed", None):
+            return as_torch
+    if isinstance(error, AttributeError | TypeError) and "ndarray" in str(error):
+        as_lists = dataclasses.replace(cspec, containers="list")
+        again = _trial(fn, as_lists, sample, rng)[1]
+        if again is None or type(again) is not type(error) or str(again) != str(error):
+            return as_lists  # past the array's error: what happens next is the runs' business
+    return cspec  # its own failure, if any: the runs report it
+
+
+def _trial(fn: Callable[..., Any], cspec: CallSpec, sample: Sample,
+           rng: SeededGlobals) -> tuple[str, Exception | None]:
+    """("changed" | "unchanged", the exception raised or None) of one call."""
     rng.seed(sample.seed)
     try:
-        call_transform(fn, cspec, sample)
-    except (AttributeError, TypeError) as exc:
-        if "ndarray" in str(exc):
-            return dataclasses.replace(cspec, containers="list")
-    except Exception:
-        pass  # its own failure: the run itself reports it
-    return cspec
+        got = read_output(call_transform(fn, cspec, sample), cspec)
+        image = checks.read(got.image, "the image")
+        layout = image_layout(got.image, image, mask_hint(checks.read(got.masks, "the masks")),
+                              got.prefer)
+    except OutputProblem:
+        return "changed", None  # it ran; what it returned is the runs' business
+    except Exception as exc:
+        return "unchanged", exc
+    if layout is None:
+        return "changed", None
+    return ("unchanged" if _unchanged(as_hwc(image, layout), sample, cspec) else "changed"), None
+
+
+def _unchanged(hwc: np.ndarray, sample: Sample, cspec: CallSpec) -> bool:
+    """The image came back as it went in (a float image in 0..1 compared at 0..255)."""
+    scale = 255 if cspec.dtype == "float32" else 1
+    return hwc.shape == sample.image.shape and np.issubdtype(hwc.dtype, np.number) and bool(
+        np.allclose(hwc.astype(np.float32) * scale, sample.image))
 
 
 def _rerun(fn: Callable[..., Any], cspec: CallSpec, sample: Sample, rng: SeededGlobals,
@@ -250,8 +285,7 @@ def _one_run(fn: Callable[..., Any], cspec: CallSpec, sample: Sample, tally: _Ta
     hw = image_hw(image, layout)
     hwc = as_hwc(image, layout)
     result.image = hwc
-    if hwc.shape == sample.image.shape and np.allclose(
-            hwc.astype(np.float32) * (255 if cspec.dtype == "float32" else 1), sample.image):
+    if _unchanged(hwc, sample, cspec):
         tally.unchanged += 1
     masks = checks.masks_array(masks_raw, hw)
     shape_issue = checks.mask_shape_issue(masks_raw, masks, hw)
@@ -267,7 +301,7 @@ def _one_run(fn: Callable[..., Any], cspec: CallSpec, sample: Sample, tally: _Ta
     if not labels_ok:
         issues.append(Issue("MC607", f"labels have shape {tuple(labels.shape)}, expected (N,)"))
     elif (hasattr(got.labels, "dtype") and cspec.style != "albumentations" and labels.size
-          and cspec.containers == "numpy" and labels.dtype != sample.labels.dtype):
+          and cspec.containers != "list" and labels.dtype != sample.labels.dtype):
         # a list out of albumentations has none; lists in have no dtype to keep
         issues.append(Issue("MC607", f"labels went in as {sample.labels.dtype} and came out as "
                                      f"{labels.dtype}: losses that index classes by label "
@@ -359,7 +393,8 @@ def _verdict(tally: _Tally) -> list[Issue]:
     if tally.completed > 1 and tally.unchanged == tally.completed:
         return [Issue("MC619", f"the image came back unchanged in all {tally.completed} runs: "
                                "the transform may not act on numpy arrays (torchvision v2 passes "
-                               "them through untouched); wrap it to convert, or check --style")]
+                               "them through untouched: pass --containers torch), or check "
+                               "--style")]
     if tally.completed and not tally.masks:
         return [Issue("MC619", f"no output of the {tally.completed} completed runs kept a "
                                "non-empty mask of the image's size: nothing could be checked")]
