@@ -100,9 +100,10 @@ def probe_transform(
     Inputs: an `image_size` (H, W) uint8 H x W x 3 image (`image_layout` `chw-float` and the
     like on request) with `instances` (MIN, MAX) rectangles, boxes in `box_format` (xyxy,
     xywh, cxcywh or albumentations' pascal_voc, coco, yolo; `normalized` divides by the
-    size), masks (N, H, W) uint8 and labels (N,) int64, as numpy arrays or, with
-    `containers="list"`, Python lists (`auto`: lists when the transform fails on arrays
-    with an ndarray error, such as `labels.pop`).
+    size), masks (N, H, W) uint8 and labels (N,) int64, as numpy arrays, Python lists
+    (`containers="list"`) or torch tensors (`"torch"`: tv_tensors with torchvision); `auto`
+    picks lists when arrays raise an ndarray error (`labels.pop`) and, for the torchvision
+    style, tensors when arrays fail or come back untouched and tensors do not.
 
     Run k uses seed `seed + k` for the input (`make_sample(seed + k, image_size,
     instances)`), for `random`, numpy's global generator and torch, and for the pipeline's
@@ -113,54 +114,34 @@ def probe_transform(
     check_choice(containers, CONTAINERS, "containers")
     if runs < 1 or seed < 0:
         raise BadOption("runs must be at least 1 and seed at least 0")
-    size = parse_size(image_size)
-    span = parse_instances(instances)
+    size, span = parse_size(image_size), parse_instances(instances)
     check_size(size, span)
-    layout_name = image_layout
-    if layout_name is not None:
-        parse_layout(layout_name)
+    if image_layout is not None:
+        parse_layout(image_layout)
     if box_format is not None:
         box_formats.resolve(box_format, normalized)
     if keys is not None and style != "dict":
         raise BadOption("keys apply to style 'dict' only")
-    record_keys = parse_keys(keys)
+    asked = _Asked(style, label_field, box_format, normalized, image_layout, containers,
+                   parse_keys(keys), tuple(call_args), dict(call_kwargs or {}))
     out_dir = _failure_dir(save_failures)
     spec = transform if isinstance(transform, str) else spec_of(transform)
     report = Report(rules=[CODES[c] for c in TRANSFORM_CODES])
     try:
         obj = load(spec) if isinstance(transform, str) else transform
-        fn = construct(spec, obj, init_args, dict(init_kwargs or {}))
-        if style == "auto":
-            style = "albumentations" if frameworks.is_albumentations(fn) else "tuple"
-        field_name = label_field or (frameworks.label_field(fn) if style == "albumentations"
-                                     else None) or "labels"
-        if box_format is None and style == "albumentations":
-            box_format = frameworks.box_format(fn) or "pascal_voc"
-        layout, norm = box_formats.resolve(box_format or "xyxy", normalized)
-        if style == "albumentations":
-            fn = frameworks.composed(spec, fn, box_formats.albumentations_name(layout, norm),
-                                     field_name)
+        fn, cspec = _pipeline(spec, construct(spec, obj, init_args, dict(init_kwargs or {})),
+                              asked)
     except TargetError as exc:
         report.errors.append(InputError(exc.spec, exc.message))
         return report
-    if containers == "torch":
-        tensors.require()
-    elif containers == "auto" and style == "torchvision" and tensors.is_torchvision(fn):
-        containers = "torch"  # torchvision's v2 transforms pass numpy arrays through untouched
-    axes, dtype = parse_layout(layout_name or default_layout(style))
-    cspec = CallSpec(style=style, label_field=field_name, keys=record_keys, box_layout=layout,
-                     normalized=norm, layout=axes, dtype=dtype,
-                     containers="numpy" if containers == "auto" else containers,
-                     args=tuple(call_args), kwargs=dict(call_kwargs or {}))
     sample_of: Callable[[int], Sample] = lambda s: make_sample(s, size, span)  # noqa: E731
     collector = Collector(spec)
     tally = _Tally()
     writer = FailureWriter(out_dir) if out_dir is not None else None
     with SeededGlobals(fn) as rng:
-        if containers == "auto" and style != "albumentations":
+        if containers == "auto" and cspec.style != "albumentations":
             cspec = _choose_containers(fn, cspec, sample_of(seed), rng)
-        for k in range(runs):
-            s = seed + k
+        for s in range(seed, seed + runs):
             sample = sample_of(s)
             report.images += 1
             report.annotations += len(sample.labels)
@@ -174,17 +155,64 @@ def probe_transform(
     for issue in _verdict(tally):
         collector.add(issue, seed)
     report.inputs.append({
-        "path": spec, "format": f"transform probe ({style})",
+        "path": spec, "format": f"transform probe ({cspec.style})",
         "probe": {"runs": runs, "seeds": [seed, seed + runs - 1], "samples": runs,
                   "generated": True, "image_size": list(size), "instances": list(span),
-                  "image_layout": f"{axes}-{'float' if dtype == 'float32' else dtype}",
-                  "box_format": layout + (" normalized" if norm else ""),
-                  "containers": cspec.containers,
+                  **_described(cspec),
                   **({"saved": writer.saved, "folder": str(out_dir)} if writer else {})}})
     if writer is not None and writer.error is not None:
         report.errors.append(InputError(str(out_dir), writer.error))
     report.findings = sorted(collector.findings(), key=sort_key)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """The calling options as given, before the pipeline fills in what was left open."""
+
+    style: str
+    label_field: str | None
+    box_format: str | None
+    normalized: bool
+    image_layout: str | None
+    containers: str
+    keys: Mapping[str, str]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+
+
+def _pipeline(spec: str, fn: Any, asked: _Asked) -> tuple[Any, CallSpec]:
+    """The callable to probe and how to call it: `auto` choices resolved from the object
+    (an albumentations Compose's format and label field; tv_tensors for torchvision's)."""
+    style = asked.style
+    if style == "auto":
+        style = "albumentations" if frameworks.is_albumentations(fn) else "tuple"
+    field_name = asked.label_field or (
+        frameworks.label_field(fn) if style == "albumentations" else None) or "labels"
+    box_format = asked.box_format
+    if box_format is None and style == "albumentations":
+        box_format = frameworks.box_format(fn) or "pascal_voc"
+    layout, norm = box_formats.resolve(box_format or "xyxy", asked.normalized)
+    if style == "albumentations":
+        fn = frameworks.composed(spec, fn, box_formats.albumentations_name(layout, norm),
+                                 field_name)
+    containers = asked.containers
+    if containers == "torch":
+        tensors.require()
+    elif containers == "auto" and style == "torchvision" and tensors.is_torchvision(fn):
+        containers = "torch"  # torchvision's v2 transforms pass numpy arrays through untouched
+    axes, dtype = parse_layout(asked.image_layout or default_layout(style))
+    return fn, CallSpec(style=style, label_field=field_name, keys=asked.keys, box_layout=layout,
+                        normalized=norm, layout=axes, dtype=dtype,
+                        containers="numpy" if containers == "auto" else containers,
+                        args=asked.args, kwargs=asked.kwargs)
+
+
+def _described(cspec: CallSpec) -> dict[str, str]:
+    """How the inputs were passed, for the report's inputs."""
+    return {"image_layout": f"{cspec.layout}-{'float' if cspec.dtype == 'float32' else 'uint8'}",
+            "box_format": cspec.box_layout + (" normalized" if cspec.normalized else ""),
+            "containers": cspec.containers}
 
 
 def _failure_dir(path: str | Path | None) -> Path | None:
@@ -200,12 +228,15 @@ def _choose_containers(fn: Callable[..., Any], cspec: CallSpec, sample: Sample,
                        rng: SeededGlobals) -> CallSpec:
     """What `containers="auto"` passes, decided on the first sample: numpy arrays when the
     transform acts on them; Python lists when it fails on an array (the blog's crop
-    deep-copies `labels` and calls `.pop` on it); torch tensors (tv_tensors) when arrays make
-    it fail or come back untouched and tensors do not (torchvision's v2 transforms)."""
+    deep-copies `labels` and calls `.pop` on it); for the torchvision style, torch tensors
+    (tv_tensors) when arrays come back untouched or raise a TypeError and tensors do not
+    (torchvision's v2 transforms)."""
     first, error = _trial(fn, cspec, sample, rng)
     if error is None and first == "changed":
         return cspec
-    if tensors.available():
+    # v2 on arrays: passed through untouched, or "No image, video, mask, bounding box ..."
+    v2_like = error is None or isinstance(error, TypeError)
+    if cspec.style == "torchvision" and v2_like and tensors.available():
         as_torch = dataclasses.replace(cspec, containers="torch")
         if _trial(fn, as_torch, sample, rng) == ("changed", None):
             return as_torch
