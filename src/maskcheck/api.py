@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from maskcheck.classstats import ClassTable
 from maskcheck.config import Config
 from maskcheck.engine import (
     DEFAULT_BATCH_IMAGES,
@@ -17,6 +18,7 @@ from maskcheck.engine import (
 )
 from maskcheck.errors import InputProblem
 from maskcheck.files import Skipped
+from maskcheck.gallery import Gallery
 from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
 from maskcheck.readers import classmap
@@ -40,6 +42,7 @@ def lint(
     classes: str | Path | None = None,
     fields: dict[str, str] | None = None,
     images_dir: str | Path | None = None,
+    examples: int | None = None,
 ) -> Report:
     """Lint annotation files or folders. Unreadable inputs land in `report.errors`.
 
@@ -49,6 +52,10 @@ def lint(
     `fields` renames JSON-record fields ({"label": "cls"}). `images_dir` is the folder the
     image file names are relative to (the image-file rules MC3xx look there; without it they
     look next to the annotation file).
+
+    `examples` (the HTML report's `--html-examples`) also collects, per dataset, its class
+    table (`report.classes`) and, per rule, up to that many findings with a snapshot of
+    their image and its instances (`report.gallery`), as the batches pass.
     """
     load_entry_points()  # installed plugins' rules run unless deselected, as built-ins do
     # One path: the keyword arguments are a layer over the config, validated as the command
@@ -73,6 +80,8 @@ def lint(
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
     unchecked_images: list[str] = []
+    gallery = Gallery(per_rule=examples) if examples is not None else None
+    classes: list[ClassTable] | None = [] if examples is not None else None
     for item in readers.read_all([Path(p) for p in paths], format, reader_options):
         if isinstance(item, InputError):
             report.errors.append(item)
@@ -91,7 +100,7 @@ def lint(
             sized(info.path, info.num_images)
         facts: dict[Any, Any] = {}
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
-                                        facts)
+                                        facts, gallery, classes)
         folder = facts.get(image_folder)
         if folder is not None and folder.not_found:
             unchecked_images.append(info.path)
@@ -105,6 +114,10 @@ def lint(
         ignored = config.path_ignores()
         report.findings = [f for f in report.findings if not ignored(f)]
     report.findings.sort(key=sort_key)
+    if gallery is not None and classes is not None:
+        kept = set(report.findings)  # what per-path ignores left
+        report.gallery = [e for e in gallery.examples if e.finding in kept]
+        report.classes = classes
     return report
 
 

@@ -9,8 +9,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from maskcheck import classstats
 from maskcheck.catalog import all_rules, find_rule
+from maskcheck.classstats import ClassTable
 from maskcheck.errors import UsageProblem
+from maskcheck.gallery import Gallery
 from maskcheck.model import (
     CRASH_CODE,
     CRASH_NAME,
@@ -106,8 +109,10 @@ def make_plan(
 
 
 def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Finding],
-           info: DatasetInfo | None = None, batch: Batch | None = None) -> None:
-    """Findings from a rule's problems; logical places (`At`) resolved through the reader."""
+           info: DatasetInfo | None = None, batch: Batch | None = None,
+           gallery: Gallery | None = None) -> None:
+    """Findings from a rule's problems; logical places (`At`) resolved through the reader.
+    A `gallery` gets the findings placed at a row of `batch`, to snapshot their image."""
     sev = plan.severity_of(rule)
     for p in problems:
         if isinstance(p.location, At):
@@ -116,7 +121,10 @@ def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Findin
             loc, order = resolve(p.location, info, batch)
         else:
             loc, order = p.location, p.order
-        out.append(Finding(rule.code, rule.name, sev, p.message, loc, order))
+        finding = Finding(rule.code, rule.name, sev, p.message, loc, order)
+        out.append(finding)
+        if gallery is not None and batch is not None and isinstance(p.location, At):
+            gallery.offer(finding, p.location, batch)
 
 
 def _crash(rule: Rule, path: str, exc: BaseException) -> Finding:
@@ -137,6 +145,8 @@ def lint_dataset(
     summaries: dict[str, list[Any]] | None = None,
     ctx: RunContext | None = None,
     facts: dict[Any, Any] | None = None,
+    gallery: Gallery | None = None,
+    classes: list[ClassTable] | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
@@ -148,6 +158,9 @@ def lint_dataset(
     `accumulate` adds to the state it is given; see registry). Split rules
     (`summarize`/`cross_check`) append this dataset's summary to `summaries[code]`; call
     `cross_check` once every dataset has been linted.
+
+    For the HTML report: `gallery` snapshots the images of findings placed at rows, and
+    `classes` gets this dataset's class table, both from the batches as they pass.
     """
     info = dataset.info
     ctx = ctx or RunContext()
@@ -174,6 +187,7 @@ def lint_dataset(
         random.Random(shuffle_seed).shuffle(batches)
 
     needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
+    stats = classstats.ClassStats() if classes is not None else None
     for batch in batches:
         batch.ctx = ctx
         if needed and len(batch.images):  # decided once, before any rule sees a batch
@@ -185,11 +199,14 @@ def lint_dataset(
         for rule in rules:
             if rule.code in broken:
                 continue
-            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings, info, b))
+            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings, info,
+                                                         b, gallery))
             if isinstance(rule, DatasetRule) and rule.code not in broken:
                 # adds to the running state, as a pool worker does over its run of batches;
                 # merge (of such runs) is exercised by tests/test_engine_properties.py
                 states[rule.code] = guarded(rule, lambda r=rule, b=batch: r.accumulate(states[r.code], b))
+        if stats is not None:
+            stats = classstats.accumulate(stats, batch)
         if progress is not None:
             progress(len(batch.images))
 
@@ -201,6 +218,8 @@ def lint_dataset(
                 summary = guarded(rule, lambda r=rule: _call(r.summarize, states[r.code], info, ctx))
                 if rule.code not in broken:
                     summaries.setdefault(rule.code, []).append(summary)
+    if classes is not None and stats is not None:
+        classes.append(classstats.table(stats, info))
     return findings
 
 

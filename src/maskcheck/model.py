@@ -446,6 +446,12 @@ class Report:
     # Set by baseline.apply: findings hidden by the baseline, and baseline entries gone.
     baselined: int | None = None
     baseline_gone: int | None = None
+    # Collected only when a report needs them (HTML, `maskcheck stats`): per-dataset class
+    # tables (classstats.ClassTable), gallery examples (gallery.Example) and, for a probe,
+    # the failure pictures (probe.failures.Picture).
+    classes: list[Any] = field(default_factory=list)
+    gallery: list[Any] = field(default_factory=list)
+    pictures: list[Any] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
