@@ -5,6 +5,7 @@ seen, not read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,30 +19,47 @@ from maskcheck.probe.result import RunResult
 _GREY = (150, 150, 150)  # an output mask that lies on no input instance
 
 
-class FailureWriter:
-    """Writes `seed-00007.png` files into one folder, created on the first failure."""
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """One failing seed's picture, for the HTML report's probe section."""
 
-    def __init__(self, folder: Path) -> None:
+    seed: int
+    png: bytes
+    caption: str
+
+
+class FailureWriter:
+    """Writes `seed-00007.png` files into one folder (created on the first failure) when
+    given one, and keeps the first `keep` pictures in memory (for the HTML report)."""
+
+    def __init__(self, folder: Path | None, keep: int = 0) -> None:
         self.folder = folder
+        self.keep = keep
+        self.kept: list[Picture] = []
         self.saved = 0
         self.error: str | None = None  # the first write failure; no further writes
 
     def write(self, sample: Sample, result: RunResult, spec: str) -> None:
-        if self.error is not None:
+        if (self.folder is None or self.error is not None) and len(self.kept) >= self.keep:
             return
-        picture = failure_picture(sample, result, spec)
+        picture, caption = failure_picture(sample, result, spec)
+        data = pictures.png_bytes(picture)
+        if len(self.kept) < self.keep:
+            self.kept.append(Picture(sample.seed, data, caption))
+        if self.folder is None or self.error is not None:
+            return
         target = self.folder / f"seed-{sample.seed:05d}.png"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(pictures.png_bytes(picture))
+            target.write_bytes(data)
         except OSError as exc:
             self.error = f"cannot write {target}: {exc.strerror or exc}"
             return
         self.saved += 1
 
 
-def failure_picture(sample: Sample, result: RunResult, spec: str) -> Image.Image:
-    """Input beside output, with the run's issues as the caption."""
+def failure_picture(sample: Sample, result: RunResult, spec: str) -> tuple[Image.Image, str]:
+    """Input beside output, with the run's issues as the caption (also returned)."""
     n = len(sample.labels)
     colours = [_rgb(PALETTE[c]) for c in sample.colour]
     left = pictures.draw_instances(
@@ -64,7 +82,8 @@ def failure_picture(sample: Sample, result: RunResult, spec: str) -> Image.Image
     moved = _moved_labels(sample, result)
     if moved:
         lines.append("; ".join(moved))
-    return pictures.side_by_side(panels, "\n".join(lines))
+    caption = "\n".join(lines)
+    return pictures.side_by_side(panels, caption), caption
 
 
 def _moved_labels(sample: Sample, result: RunResult) -> list[str]:

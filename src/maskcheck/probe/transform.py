@@ -83,6 +83,7 @@ def probe_transform(
     keys: str | Sequence[str] | Mapping[str, str] | None = None,
     containers: str = "auto",
     save_failures: str | Path | None = None,
+    pictures: int = 0,
 ) -> Report:
     """Probe a transform given as `module:attr` or as the callable itself.
 
@@ -108,7 +109,8 @@ def probe_transform(
     Run k uses seed `seed + k` for the input (`make_sample(seed + k, image_size,
     instances)`), for `random`, numpy's global generator and torch, and for the pipeline's
     own `set_random_seed` when it has one, so `seed=s, runs=1` repeats run s. With
-    `save_failures`, a PNG per failing seed shows the input beside the output.
+    `save_failures`, a PNG per failing seed shows the input beside the output; the first
+    `pictures` of them are also kept in `report.pictures` (for the HTML report).
     """
     check_choice(style, STYLES, "style")
     check_choice(containers, CONTAINERS, "containers")
@@ -137,7 +139,7 @@ def probe_transform(
     sample_of: Callable[[int], Sample] = lambda s: make_sample(s, size, span)  # noqa: E731
     collector = Collector(spec)
     tally = _Tally()
-    writer = FailureWriter(out_dir) if out_dir is not None else None
+    writer = FailureWriter(out_dir, pictures) if out_dir is not None or pictures else None
     with SeededGlobals(fn) as rng:
         if containers == "auto" and cspec.style != "albumentations":
             cspec = _choose_containers(fn, cspec, sample_of(seed), rng)
@@ -159,9 +161,10 @@ def probe_transform(
         "probe": {"runs": runs, "seeds": [seed, seed + runs - 1], "samples": runs,
                   "generated": True, "image_size": list(size), "instances": list(span),
                   **_described(cspec),
-                  **({"saved": writer.saved, "folder": str(out_dir)} if writer else {})}})
+                  **({"saved": writer.saved, "folder": str(out_dir)} if out_dir else {})}})
     if writer is not None and writer.error is not None:
         report.errors.append(InputError(str(out_dir), writer.error))
+    report.pictures = writer.kept if writer is not None else []
     report.findings = sorted(collector.findings(), key=sort_key)
     return report
 
