@@ -19,8 +19,9 @@ from maskcheck.cli_help import Command, Group
 from maskcheck.cli_progress import LintProgress, progress_allowed
 from maskcheck.config import Config, blocked_message, load_config, parse_severity_flags, suggest
 from maskcheck.docs import page_text
-from maskcheck.engine import DEFAULT_BATCH_IMAGES
+from maskcheck.engine import DEFAULT_BATCH_IMAGES, Plan
 from maskcheck.errors import UsageProblem
+from maskcheck.gallery import DEFAULT_EXAMPLES
 from maskcheck.model import Report, Severity
 from maskcheck.plugins import load_entry_points
 from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
@@ -31,7 +32,7 @@ from maskcheck.probe.transform import DEFAULT_RUNS
 from maskcheck.readers.formats import FORMAT_ORDER, LABELS
 from maskcheck.readers.reading import input_formats
 from maskcheck.readers.records import FIELDS
-from maskcheck.reporters import outputs
+from maskcheck.reporters import class_table, outputs
 from maskcheck.reporters.formats import FORMATS
 from maskcheck.reporters.safe import visible
 
@@ -105,6 +106,9 @@ def lint(
         "--statistics", help="Show a count per rule instead of the findings.")] = False,
     max_examples: Annotated[int, typer.Option(
         metavar="N", help="Show at most N findings per rule in the text report.")] = 10,
+    html_examples: Annotated[int, typer.Option(
+        min=0, metavar="N", help="Draw at most N findings per rule in the HTML report's "
+                                 "gallery.")] = DEFAULT_EXAMPLES,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print only error findings, one line each, and no summary.")] = False,
     progress: Annotated[bool, typer.Option(
@@ -188,7 +192,9 @@ def lint(
     err = Console(stderr=True)
     report = _run_with_progress(paths, batch_size,
                                 progress and not quiet and progress_allowed(sys.stderr), err, config,
-                                classes=classes, images_dir=images)
+                                classes=classes, images_dir=images,
+                                examples=html_examples if outputs.wants_html(primary, extra)
+                                else None)
 
     for e in report.errors:
         _say(str(e))
@@ -250,14 +256,14 @@ def _parse_fields(flags: list[str]) -> dict[str, str]:
 
 def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Console,
                        config: Config, classes: Path | None = None,
-                       images_dir: Path | None = None) -> Report:
+                       images_dir: Path | None = None, examples: int | None = None) -> Report:
     """flags -> config -> api: the plan, reader options and setup are resolved there, once."""
     if not show:
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir)
+                        images_dir=images_dir, examples=examples)
     with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, progress=display)
+                        images_dir=images_dir, progress=display, examples=examples)
 
 
 @app.command("rules", cls=Command)
@@ -392,14 +398,22 @@ def probe(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write the report to this file instead of stdout.")] = None,
+    reports: Annotated[list[str] | None, typer.Option(
+        "--report", metavar="FORMAT=FILE", show_default=False,
+        help="Also write a report in FORMAT to FILE, e.g. html=probe.html (repeatable).")] = None,
     fail_on: Annotated[str, typer.Option(
         metavar="LEVEL", help=f"Exit 1 on findings at or above LEVEL: {_LEVELS}.")] = "error",
     max_examples: Annotated[int, typer.Option(
         metavar="N", help="Show at most N findings per code in the text report.")] = 10,
+    html_examples: Annotated[int, typer.Option(
+        min=0, metavar="N", help="Show at most N failing seeds' pictures in the HTML "
+                                 "report.")] = DEFAULT_EXAMPLES,
 ) -> None:
     """Run a transform or a Dataset on known inputs and check labels, boxes and masks stay in step."""
     fmt = output_format or outputs.default_format(to_file=output is not None)
     primary = outputs.Target(outputs.check_format(fmt), output)
+    extra = [outputs.parse_target(spec) for spec in reports or ()]
+    outputs.check_targets(primary, extra, statistics=False)
     if fail_on not in ("error", "warning", "info", "never"):
         raise UsageProblem(f"--fail-on {fail_on!r}: choose error, warning, info or never")
     if (dataset is None) == (transform is None):
@@ -423,14 +437,15 @@ def probe(
                 init_kwargs=init_kw, image_size=image_size or DEFAULT_SIZE,
                 instances=instances or DEFAULT_INSTANCES, image_layout=image_layout,
                 box_format=box_format, normalized=bool(normalized), keys=keys,
-                containers=containers or "auto", save_failures=save_failures)
+                containers=containers or "auto", save_failures=save_failures,
+                pictures=html_examples if outputs.wants_html(primary, extra) else 0)
         else:
             report = probe_dataset(dataset, call_args=args, call_kwargs=kwargs, target=target,
                                    num_classes=num_classes, samples=samples, repeats=repeats,
                                    seed=seed, annotations=annotations)
     for e in report.errors:
         print(f"maskcheck: {e}", file=sys.stderr)
-    outputs.write_all(report, primary, [], console=_stdout_console(), stdout=sys.stdout,
+    outputs.write_all(report, primary, extra, console=_stdout_console(), stdout=sys.stdout,
                       max_examples=max_examples)
     raise typer.Exit(_exit_code(report, fail_on))
 
@@ -441,6 +456,40 @@ _TRANSFORM_ONLY = {"--style": "style", "--init-args": "init_args", "--label-fiel
                    "--image-size": "image_size", "--instances": "instances",
                    "--image-layout": "image_layout", "--box-format": "box_format",
                    "--normalized": "normalized", "--containers": "containers"}
+
+
+@app.command("stats", cls=Command)
+def stats(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Annotation files or folders, as for lint.", show_default=False)],
+    output_format: Annotated[str, typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Print as text (bars) or json.")] = "text",
+    classes: Annotated[Path | None, typer.Option(
+        "--classes", metavar="FILE", show_default=False,
+        help="Map class names to ids, for formats that label by name (as lint --classes).")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", metavar="FORMAT", show_default=False,
+        help="Read every path as this format instead of detecting it.")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", show_default=False, help="Use this config file.")] = None,
+) -> None:
+    """Print instances, images and pixel share per class, per split, as bars."""
+    if output_format not in ("text", "json"):
+        raise UsageProblem(f"--format {output_format!r}: choose text or json")
+    if input_format is not None:
+        _check_input_format(input_format)
+    config = load_config(paths, config_file).override("command line", format=input_format)
+    # no rule runs: the class tables come from the batches as they are read
+    report = run_lint(paths, config=config, classes=classes, plan=Plan(rules=[]), examples=0)
+    for e in report.errors:
+        _say(str(e))
+    for skipped in report.skipped:
+        _say(f"skipped {skipped.path}: {skipped.reason}")
+    if output_format == "json":
+        sys.stdout.write(class_table.to_json(report.classes))
+    else:
+        class_table.render(report.classes, _stdout_console())
+    raise typer.Exit(EXIT_ERROR if report.errors else EXIT_CLEAN)
 
 
 @app.command("config", cls=Command)

@@ -140,19 +140,31 @@ def write_all(report: Report, primary: Target, extra: Sequence[Target], *,
             t.path.write_text(reporters()[t.format](report), encoding="utf-8")
     shown = errors_only(report) if quiet else report
     text = _stdout_text(shown, primary.format, statistics, quiet)
+    # the text report ends by saying where the pictures are
+    footer = [f"HTML report: {t.path}" for t in extra if t.format == "html"]
     if primary.path is not None:
         if text is None:
-            _write_rich(shown, primary.path, max_examples, statistics)
+            _write_rich(shown, primary.path, max_examples, statistics, footer)
         else:
             primary.path.write_text(text, encoding="utf-8")
     elif text is None:
         terminal.render(shown, console, max_examples, statistics=statistics)
+        for line in footer:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     else:
         stdout.write(text)
         stdout.flush()
 
 
-def _write_rich(report: Report, path: Path, max_examples: int, statistics: bool) -> None:
+def _write_rich(report: Report, path: Path, max_examples: int, statistics: bool,
+                footer: Sequence[str] = ()) -> None:
     with path.open("w", encoding="utf-8") as fh:
-        terminal.render(report, Console(file=fh, no_color=True, width=200, highlight=False),
-                        max_examples, statistics=statistics)
+        console = Console(file=fh, no_color=True, width=200, highlight=False)
+        terminal.render(report, console, max_examples, statistics=statistics)
+        for line in footer:
+            console.print(line, markup=False, soft_wrap=True)
+
+
+def wants_html(primary: Target, extra: Sequence[Target]) -> bool:
+    """Whether any report is HTML: then the run collects the gallery and class tables."""
+    return any(t.format == "html" for t in (primary, *extra))
