@@ -227,7 +227,7 @@ def test_concise_is_one_line_per_finding() -> None:
 
 
 def test_every_format_is_registered() -> None:
-    assert set(FORMATS) == {"text", "json", "sarif", "junit", "github", "concise"}
+    assert set(FORMATS) == {"text", "json", "sarif", "junit", "github", "concise", "html"}
     assert set(REPORTERS) == set(FORMATS) - {"text"}
 
 

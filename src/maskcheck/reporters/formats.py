@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from maskcheck.model import Report
-from maskcheck.reporters import concise, github, json_report, junit, sarif
+from maskcheck.reporters import concise, github, html, json_report, junit, sarif
 
 Reporter = Callable[[Report], str]
 
@@ -20,6 +20,7 @@ REPORTERS: dict[str, Reporter] = {
     "junit": junit.render,
     "github": github.render,
     "concise": concise.render,
+    "html": html.render,
 }
 
 FORMATS = ("text", *REPORTERS)
