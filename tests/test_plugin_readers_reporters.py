@@ -215,7 +215,8 @@ def test_reporter_plugin_by_format_and_report(tmp_path, install, capsys):
     assert out.read_text() == "2 findings: MC008 MC008\n"
     assert main(["lint", str(data), "--format", "nope"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "maskcheck: --format 'nope': choose one of text, json, sarif, junit, github, concise, count")
+        "maskcheck: --format 'nope': choose one of text, json, sarif, junit, github, concise, html, "
+        "count")
 
 
 def test_reporter_plugins_load_in_name_order(tmp_path, install, capsys):

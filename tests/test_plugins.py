@@ -248,7 +248,7 @@ def test_example_plugin_installed_in_a_fresh_venv(tmp_path):
         ["EXP101", "warning", str(data), "/images/1", "", only_message]]
     assert csv_file.read_text() == as_csv.stdout
     unknown = _run([maskcheck, "lint", str(data), "--format", "csv"], env=env, cwd=tmp_path)
-    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("concise, example-csv")
+    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("concise, html, example-csv")
 
     # the plugin's own tests, through maskcheck's public test harness
     tests = _run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
