@@ -101,6 +101,10 @@ def lint(
         facts: dict[Any, Any] = {}
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
                                         facts, gallery, classes)
+        if item.counted is not None:  # read as it went: the counts are known only now
+            images, annotations = item.counted()
+            report.images += images - info.num_images
+            report.annotations += annotations - info.num_annotations
         folder = facts.get(image_folder)
         if folder is not None and folder.not_found:
             unchecked_images.append(info.path)

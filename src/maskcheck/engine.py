@@ -176,7 +176,8 @@ def lint_dataset(
             findings.append(_crash(rule, info.path, exc))
             return None
 
-    rules = [r for r in plan.rules if r.formats is None or info.format in r.formats]
+    rules = [r for r in plan.rules if (r.formats is None or info.format in r.formats)
+             and not (r.needs_classes and info.class_agnostic)]
     reducing = [r for r in rules if isinstance(r, DatasetRule)]
     for rule in reducing:
         states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))

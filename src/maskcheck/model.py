@@ -263,6 +263,8 @@ class DatasetInfo:
     # The trainer a format implies (YOLO: Ultralytics, whose class 0 is a real class), used
     # when the user names no target; None: torchvision's conventions.
     implied_target: Any = None
+    # The format has no classes at all (SA-1B): rules with `needs_classes` do not run.
+    class_agnostic: bool = False
     # What a format's reader found beyond the tables, typed by the reader (VOC's VocFacts,
     # YOLO's YoloConfig, CVAT's CvatFacts), for that format's rules; None for the others.
     facts: Any = None
@@ -396,6 +398,9 @@ class Dataset:
 
     info: DatasetInfo
     _batches: Any  # Callable[[int | None], Iterator[Batch]]
+    # A reader that reads as the batches are drawn (folders and shards of per-image files)
+    # cannot count in advance: (images, annotations) read so far, asked once they are drawn.
+    counted: Any = None  # Callable[[], tuple[int, int]] | None
 
     def batches(self, batch_size: int | None = None) -> Iterator[Batch]:
         """Yield batches of `batch_size` images (None: everything in one batch)."""

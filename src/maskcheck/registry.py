@@ -88,6 +88,9 @@ class Rule:
     formats: ClassVar[frozenset[str] | None] = None
     # Dataset facts the rule reads through `batch.ctx.dataset_facts` (see RunContext).
     dataset_facts: ClassVar[tuple[Any, ...]] = ()
+    # About classes (their ids, names, counts, the class list): a class-agnostic dataset
+    # (SA-1B's masks have no class) is not judged by it.
+    needs_classes: ClassVar[bool] = False
 
     def __init__(self, **opts: Any) -> None:
         known = {o.name: o for o in self.options}
