@@ -21,6 +21,7 @@ from maskcheck.files import Skipped
 from maskcheck.gallery import Gallery
 from maskcheck.model import InputError, Report
 from maskcheck.plugins import load_entry_points
+from maskcheck.pool import plan_jobs
 from maskcheck.readers import classmap
 from maskcheck.readers import reading as readers
 from maskcheck.rules.images import image_folder
@@ -43,6 +44,7 @@ def lint(
     fields: dict[str, str] | None = None,
     images_dir: str | Path | None = None,
     examples: int | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Lint annotation files or folders. Unreadable inputs land in `report.errors`.
 
@@ -52,6 +54,9 @@ def lint(
     `fields` renames JSON-record fields ({"label": "cls"}). `images_dir` is the folder the
     image file names are relative to (the image-file rules MC3xx look there; without it they
     look next to the annotation file).
+
+    `jobs`: lint each dataset's batches in that many processes (0: every core); the
+    findings are those of `jobs=1`.
 
     `examples` (the HTML report's `--html-examples`) also collects, per dataset, its class
     table (`report.classes`) and, per rule, up to that many findings with a snapshot of
@@ -79,6 +84,7 @@ def lint(
     if images_dir is not None and not Path(images_dir).is_dir():
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
+    workers = plan_jobs(jobs)
     unchecked_images: list[str] = []
     gallery = Gallery(per_rule=examples) if examples is not None else None
     classes: list[ClassTable] | None = [] if examples is not None else None
@@ -100,7 +106,7 @@ def lint(
             sized(info.path, info.num_images)
         facts: dict[Any, Any] = {}
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
-                                        facts, gallery, classes)
+                                        facts, gallery, classes, jobs=workers)
         if item.counted is not None:  # read as it went: the counts are known only now
             images, annotations = item.counted()
             report.images += images - info.num_images

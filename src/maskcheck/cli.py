@@ -169,6 +169,9 @@ def lint(
         "--allow-plugins", rich_help_panel=_CONFIG,
         help="Let a config found beside the data import its plugins (run code). Without it, "
              "only --config or a config in the current folder or above may.")] = False,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, metavar="N", show_default="every core",
+        help="Lint in N processes; 1 lints in this one.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
@@ -194,7 +197,7 @@ def lint(
                                 progress and not quiet and progress_allowed(sys.stderr), err, config,
                                 classes=classes, images_dir=images,
                                 examples=html_examples if outputs.wants_html(primary, extra)
-                                else None)
+                                else None, jobs=jobs)
 
     for e in report.errors:
         _say(str(e))
@@ -256,14 +259,15 @@ def _parse_fields(flags: list[str]) -> dict[str, str]:
 
 def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Console,
                        config: Config, classes: Path | None = None,
-                       images_dir: Path | None = None, examples: int | None = None) -> Report:
+                       images_dir: Path | None = None, examples: int | None = None,
+                       jobs: int = 1) -> Report:
     """flags -> config -> api: the plan, reader options and setup are resolved there, once."""
     if not show:
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, examples=examples)
+                        images_dir=images_dir, examples=examples, jobs=jobs)
     with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, progress=display, examples=examples)
+                        images_dir=images_dir, progress=display, examples=examples, jobs=jobs)
 
 
 @app.command("rules", cls=Command)

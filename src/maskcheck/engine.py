@@ -13,21 +13,18 @@ from maskcheck import classstats
 from maskcheck.catalog import all_rules, find_rule
 from maskcheck.classstats import ClassTable
 from maskcheck.errors import UsageProblem
+from maskcheck.fold import Partial, crash, fold, stamp
 from maskcheck.gallery import Gallery
 from maskcheck.model import (
-    CRASH_CODE,
-    CRASH_NAME,
-    At,
     Batch,
     Dataset,
     DatasetInfo,
     Finding,
-    Location,
     Problem,
     RunContext,
     Severity,
-    resolve,
 )
+from maskcheck.pool import can_fork, fold_in_pool
 from maskcheck.registry import DatasetRule, Rule, SplitRule
 
 DEFAULT_BATCH_IMAGES = 4096
@@ -109,31 +106,8 @@ def make_plan(
 
 
 def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Finding],
-           info: DatasetInfo | None = None, batch: Batch | None = None,
-           gallery: Gallery | None = None) -> None:
-    """Findings from a rule's problems; logical places (`At`) resolved through the reader.
-    A `gallery` gets the findings placed at a row of `batch`, to snapshot their image."""
-    sev = plan.severity_of(rule)
-    for p in problems:
-        if isinstance(p.location, At):
-            if info is None:
-                raise ValueError("a logical place needs the dataset it is in")
-            loc, order = resolve(p.location, info, batch)
-        else:
-            loc, order = p.location, p.order
-        finding = Finding(rule.code, rule.name, sev, p.message, loc, order)
-        out.append(finding)
-        if gallery is not None and batch is not None and isinstance(p.location, At):
-            gallery.offer(finding, p.location, batch)
-
-
-def _crash(rule: Rule, path: str, exc: BaseException) -> Finding:
-    return Finding(
-        CRASH_CODE, CRASH_NAME, Severity.ERROR,
-        f"rule {rule.code} {rule.name} crashed on this input ({type(exc).__name__}: {exc}); "
-        "its findings are incomplete. Please report this with the file.",
-        Location(path=path), (9, 0),
-    )
+           info: DatasetInfo | None = None, batch: Batch | None = None) -> None:
+    stamp(plan.severity_of(rule), rule, problems, out, info, batch)
 
 
 def lint_dataset(
@@ -147,6 +121,7 @@ def lint_dataset(
     facts: dict[Any, Any] | None = None,
     gallery: Gallery | None = None,
     classes: list[ClassTable] | None = None,
+    jobs: int = 1,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
@@ -155,73 +130,76 @@ def lint_dataset(
     are decided on the first batch with images and also written into `facts`.
 
     Each batch is accumulated into the running state of every dataset rule (the contract:
-    `accumulate` adds to the state it is given; see registry). Split rules
-    (`summarize`/`cross_check`) append this dataset's summary to `summaries[code]`; call
-    `cross_check` once every dataset has been linted.
+    `accumulate` adds to the state it is given; see registry). With `jobs` > 1 runs of
+    batches are folded in a pool of forked processes and their states merged in batch
+    order (pool.py); the findings are the same. Split rules (`summarize`/`cross_check`)
+    append this dataset's summary to `summaries[code]`; call `cross_check` once every
+    dataset has been linted.
 
     For the HTML report: `gallery` snapshots the images of findings placed at rows, and
     `classes` gets this dataset's class table, both from the batches as they pass.
     """
     info = dataset.info
     ctx = ctx or RunContext()
-    findings: list[Finding] = []
-    broken: set[str] = set()
-    states: dict[str, Any] = {}
+    rules = [r for r in plan.rules if (r.formats is None or info.format in r.formats)
+             and not (r.needs_classes and info.class_agnostic)]
+    needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
+    indexed = dataset.indexed(batch_size) if dataset.indexed is not None else None
+    count = indexed[0] if indexed is not None else 0
+    if jobs > 1 and indexed is not None and count > 1 and can_fork():
+        part = _pooled(dataset, plan, rules, indexed, ctx, needed, jobs, shuffle_seed,
+                       gallery=gallery, stats=classes is not None, progress=progress)
+    else:
+        batches: Iterable[Batch] = dataset.batches(batch_size)
+        if shuffle_seed is not None:
+            batches = list(batches)
+            random.Random(shuffle_seed).shuffle(batches)
+        part = fold(info, rules, plan.severity_of, batches, ctx, needed=needed,
+                    gallery=gallery, stats=classes is not None, progress=progress)
+    ctx = part.ctx or ctx
+    if facts is not None:
+        facts.update(ctx.dataset_facts)
+    findings = part.findings + list(part.crashed.values())
+    broken = set(part.crashed)
 
     def guarded(rule: Rule, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
         except Exception as exc:  # a rule bug must never pass silently
             broken.add(rule.code)
-            findings.append(_crash(rule, info.path, exc))
+            findings.append(crash(rule, info.path, exc))
             return None
 
-    rules = [r for r in plan.rules if (r.formats is None or info.format in r.formats)
-             and not (r.needs_classes and info.class_agnostic)]
-    reducing = [r for r in rules if isinstance(r, DatasetRule)]
-    for rule in reducing:
-        states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
-
-    batches: Iterable[Batch] = dataset.batches(batch_size)
-    if shuffle_seed is not None:
-        batches = list(batches)
-        random.Random(shuffle_seed).shuffle(batches)
-
-    needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
-    stats = classstats.ClassStats() if classes is not None else None
-    for batch in batches:
-        batch.ctx = ctx
-        if needed and len(batch.images):  # decided once, before any rule sees a batch
-            ctx = replace(ctx, dataset_facts={f: f(batch) for f in needed})
-            needed = []
-            if facts is not None:
-                facts.update(ctx.dataset_facts)
-        batch.ctx = ctx
-        for rule in rules:
-            if rule.code in broken:
-                continue
-            guarded(rule, lambda r=rule, b=batch: _stamp(plan, r, list(r.check(b)), findings, info,
-                                                         b, gallery))
-            if isinstance(rule, DatasetRule) and rule.code not in broken:
-                # adds to the running state, as a pool worker does over its run of batches;
-                # merge (of such runs) is exercised by tests/test_engine_properties.py
-                states[rule.code] = guarded(rule, lambda r=rule, b=batch: r.accumulate(states[r.code], b))
-        if stats is not None:
-            stats = classstats.accumulate(stats, batch)
-        if progress is not None:
-            progress(len(batch.images))
-
-    for rule in reducing:
-        if rule.code not in broken:
-            guarded(rule, lambda r=rule: _stamp(plan, r, list(_call(r.finalize, states[r.code], info, ctx)),
-                                               findings, info))
-            if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
-                summary = guarded(rule, lambda r=rule: _call(r.summarize, states[r.code], info, ctx))
-                if rule.code not in broken:
-                    summaries.setdefault(rule.code, []).append(summary)
-    if classes is not None and stats is not None:
-        classes.append(classstats.table(stats, info))
+    for rule in rules:
+        if not isinstance(rule, DatasetRule) or rule.code in broken:
+            continue
+        state = part.states[rule.code]
+        guarded(rule, lambda r=rule, st=state: _stamp(plan, r, list(_call(r.finalize, st, info, ctx)),
+                                                      findings, info))
+        if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
+            summary = guarded(rule, lambda r=rule, st=state: _call(r.summarize, st, info, ctx))
+            if rule.code not in broken:
+                summaries.setdefault(rule.code, []).append(summary)
+    if classes is not None and part.stats is not None:
+        classes.append(classstats.table(part.stats, info))
     return findings
+
+
+def _pooled(dataset: Dataset, plan: Plan, rules: list[Rule],
+            indexed: tuple[int, Callable[[int], Batch]], ctx: RunContext, needed: list[Any],
+            jobs: int, shuffle_seed: int | None, *, gallery: Gallery | None, stats: bool,
+            progress: Progress | None) -> Partial:
+    count, batch_at = indexed
+    order = list(range(count))
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(order)
+    if needed:  # decided in the parent, on the first batch with images, as fold would
+        first = next((b for b in (batch_at(k) for k in order) if len(b.images)), None)
+        if first is not None:
+            first.ctx = ctx
+            ctx = replace(ctx, dataset_facts={f: f(first) for f in needed})
+    return fold_in_pool(dataset, rules, plan.severity_of, order, batch_at, ctx, jobs,
+                        gallery=gallery, stats=stats, progress=progress)
 
 
 def run_finalize(rule: DatasetRule, state: Any, info: DatasetInfo,
@@ -258,7 +236,7 @@ def cross_check(plan: Plan, summaries: dict[str, list[Any]]) -> list[Finding]:
             _stamp(plan, rule, list(rule.cross_check(summaries[rule.code])), findings)
         except Exception as exc:  # a rule bug must never pass silently
             paths = {getattr(s, "path", "") for s in summaries[rule.code]}
-            findings.append(_crash(rule, ", ".join(sorted(paths)), exc))
+            findings.append(crash(rule, ", ".join(sorted(paths)), exc))
     return findings
 
 

@@ -58,6 +58,13 @@ class Gallery:
     examples: list[Example] = field(default_factory=list)
     shown: dict[str, int] = field(default_factory=dict)  # rule code -> examples kept
 
+    def add(self, example: Example) -> None:
+        """Keep an example snapshot elsewhere (a pool worker's), within the cap."""
+        code = example.finding.code
+        if self.shown.get(code, 0) < self.per_rule:
+            self.examples.append(example)
+            self.shown[code] = self.shown.get(code, 0) + 1
+
     def offer(self, finding: Finding, at: At, batch: Batch) -> None:
         """Keep a snapshot for `finding` (placed at annotation or image row `at.row` of
         `batch`) unless its rule has enough examples already."""

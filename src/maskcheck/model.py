@@ -401,6 +401,9 @@ class Dataset:
     # A reader that reads as the batches are drawn (folders and shards of per-image files)
     # cannot count in advance: (images, annotations) read so far, asked once they are drawn.
     counted: Any = None  # Callable[[], tuple[int, int]] | None
+    # Batches by number, for a pool that hands out batch numbers: size -> (how many,
+    # batch_at(k)); None when the batches can only be drawn in turn.
+    indexed: Any = None  # Callable[[int | None], tuple[int, Callable[[int], Batch]]] | None
 
     def batches(self, batch_size: int | None = None) -> Iterator[Batch]:
         """Yield batches of `batch_size` images (None: everything in one batch)."""
@@ -418,19 +421,29 @@ class Dataset:
         # starts[k]: first annotation of image k; starts[n]: first orphan
         starts = np.searchsorted(key[order], np.arange(len(images) + 1), side="left")
 
-        def batches(size: int | None) -> Iterator[Batch]:
+        def indexed(size: int | None) -> tuple[int, Callable[[int], Batch]]:
             n = len(images)
             step = max(n if not size or size <= 0 else size, 1)
-            for s in range(0, n, step):
-                e = min(s + step, n)
-                sub = anns.take(slice(int(starts[s]), int(starts[e])))
-                yield Batch(info=info, images=images.take(slice(s, e)),
-                            anns=sub.with_columns(image_row=sub.image_row - s))
-            if starts[n] < len(anns):  # annotations of unknown images travel on their own
-                yield Batch(info=info, images=images.take(slice(0, 0)),
-                            anns=anns.take(slice(int(starts[n]), None)))
+            full = -(-n // step)
+            orphans = starts[n] < len(anns)  # annotations of unknown images travel on their own
 
-        return cls(info=info, _batches=batches)
+            def batch_at(k: int) -> Batch:
+                if k == full:
+                    return Batch(info=info, images=images.take(slice(0, 0)),
+                                 anns=anns.take(slice(int(starts[n]), None)))
+                s, e = k * step, min(k * step + step, n)
+                sub = anns.take(slice(int(starts[s]), int(starts[e])))
+                return Batch(info=info, images=images.take(slice(s, e)),
+                             anns=sub.with_columns(image_row=sub.image_row - s))
+
+            return full + int(orphans), batch_at
+
+        def batches(size: int | None) -> Iterator[Batch]:
+            count, batch_at = indexed(size)
+            for k in range(count):
+                yield batch_at(k)
+
+        return cls(info=info, _batches=batches, indexed=indexed)
 
 
 @dataclass(slots=True)

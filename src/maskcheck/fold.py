@@ -1,0 +1,134 @@
+"""The map step of a lint: every rule over a run of batches, folded into one Partial.
+
+The serial engine folds all batches of a dataset in one run; a pool worker folds its own
+run, and the engine merges the Partials in batch order (the reduce contract of
+registry.DatasetRule). What a Partial holds must pickle: findings, rule states, the class
+counts and the gallery's snapshots, never a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from maskcheck import classstats
+from maskcheck.gallery import Gallery
+from maskcheck.model import (
+    CRASH_CODE,
+    CRASH_NAME,
+    At,
+    Batch,
+    DatasetInfo,
+    Finding,
+    Location,
+    Problem,
+    RunContext,
+    Severity,
+    resolve,
+)
+from maskcheck.registry import DatasetRule, Rule
+
+
+@dataclass
+class Partial:
+    """What a run of batches gave: batch-rule findings, dataset-rule states, the rules that
+    crashed (code -> the crash finding), and the HTML report's data."""
+
+    findings: list[Finding] = field(default_factory=list)
+    states: dict[str, Any] = field(default_factory=dict)
+    crashed: dict[str, Finding] = field(default_factory=dict)
+    stats: classstats.ClassStats | None = None
+    gallery: Gallery | None = None
+    images: int = 0
+    ctx: RunContext | None = None  # with the dataset facts, once decided
+
+
+def stamp(severity: Severity, rule: Rule, problems: Iterable[Problem], out: list[Finding],
+          info: DatasetInfo | None = None, batch: Batch | None = None,
+          gallery: Gallery | None = None) -> None:
+    """Findings from a rule's problems; logical places (`At`) resolved through the reader.
+    A `gallery` gets the findings placed at a row of `batch`, to snapshot their image."""
+    for p in problems:
+        if isinstance(p.location, At):
+            if info is None:
+                raise ValueError("a logical place needs the dataset it is in")
+            loc, order = resolve(p.location, info, batch)
+        else:
+            loc, order = p.location, p.order
+        finding = Finding(rule.code, rule.name, severity, p.message, loc, order)
+        out.append(finding)
+        if gallery is not None and batch is not None and isinstance(p.location, At):
+            gallery.offer(finding, p.location, batch)
+
+
+def crash(rule: Rule, path: str, exc: BaseException) -> Finding:
+    return Finding(
+        CRASH_CODE, CRASH_NAME, Severity.ERROR,
+        f"rule {rule.code} {rule.name} crashed on this input ({type(exc).__name__}: {exc}); "
+        "its findings are incomplete. Please report this with the file.",
+        Location(path=path), (9, 0),
+    )
+
+
+def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severity],
+         batches: Iterable[Batch], ctx: RunContext, *, needed: list[Any],
+         gallery: Gallery | None = None, stats: bool = False,
+         progress: Callable[[int], None] | None = None) -> Partial:
+    """Every rule over `batches`, in their order, from the rules' initial states.
+
+    `needed`: the dataset facts still to decide, on the first batch holding images (empty
+    when `ctx` carries them already)."""
+    part = Partial(gallery=gallery, stats=classstats.ClassStats() if stats else None)
+
+    def guarded(rule: Rule, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # a rule bug must never pass silently
+            part.crashed.setdefault(rule.code, crash(rule, info.path, exc))
+            return None
+
+    for rule in rules:
+        if isinstance(rule, DatasetRule):
+            part.states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
+    for batch in batches:
+        if needed and len(batch.images):  # decided once, before any rule sees a batch
+            ctx = replace(ctx, dataset_facts={f: f(batch) for f in needed})
+            needed = []
+        batch.ctx = ctx
+        for rule in rules:
+            if rule.code in part.crashed:
+                continue
+            guarded(rule, lambda r=rule, b=batch: stamp(severity(r), r, list(r.check(b)),
+                                                        part.findings, info, b, part.gallery))
+            if isinstance(rule, DatasetRule) and rule.code not in part.crashed:
+                # adds to the running state (the contract: accumulate adds, never replaces)
+                part.states[rule.code] = guarded(
+                    rule, lambda r=rule, b=batch: r.accumulate(part.states[r.code], b))
+        if part.stats is not None:
+            part.stats = classstats.accumulate(part.stats, batch)
+        part.images += len(batch.images)
+        if progress is not None:
+            progress(len(batch.images))
+    part.ctx = ctx
+    return part
+
+
+def merge(info: DatasetInfo, rules: list[Rule], a: Partial, b: Partial) -> Partial:
+    """`a` then `b` (neighbours in batch order) as one Partial; a rule that crashed in
+    either is crashed in both (its first crash is kept)."""
+    out = Partial(findings=a.findings + b.findings, crashed={**b.crashed, **a.crashed},
+                  images=a.images + b.images, ctx=a.ctx or b.ctx, gallery=a.gallery)
+    for rule in rules:
+        if not isinstance(rule, DatasetRule) or rule.code in out.crashed:
+            continue
+        try:
+            out.states[rule.code] = rule.merge(a.states[rule.code], b.states[rule.code])
+        except Exception as exc:  # a rule bug must never pass silently
+            out.crashed[rule.code] = crash(rule, info.path, exc)
+    if a.stats is not None and b.stats is not None:
+        out.stats = classstats.merge(a.stats, b.stats)
+    if out.gallery is not None and b.gallery is not None and b.gallery is not a.gallery:
+        for example in b.gallery.examples:
+            out.gallery.add(example)
+    return out
