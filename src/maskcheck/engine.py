@@ -146,7 +146,8 @@ def lint_dataset(
     needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
     indexed = dataset.indexed(batch_size) if dataset.indexed is not None else None
     count = indexed[0] if indexed is not None else 0
-    if jobs > 1 and indexed is not None and count > 1 and can_fork():
+    # a pool pays when there are several batches of images (not one and its orphans)
+    if jobs > 1 and count > 1 and info.num_images > (batch_size or info.num_images) and can_fork():
         part = _pooled(dataset, plan, rules, indexed, ctx, needed, jobs, shuffle_seed,
                        gallery=gallery, stats=classes is not None, progress=progress)
     else:
