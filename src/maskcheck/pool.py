@@ -10,6 +10,7 @@ serial.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -70,6 +71,9 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
     runs = [order[i:i + step] for i in range(0, len(order), step)]
     _JOB = _Job(dataset.info, rules, severity, batch_at, ctx,
                 None if gallery is None else gallery.per_rule, stats)
+    # the collector would write into the header of every object the workers inherit,
+    # copying pages the workers could share with this process: leave those objects alone
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(runs))) as pool:
             total: Partial | None = None
@@ -79,6 +83,7 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
                 total = part if total is None else merge(dataset.info, rules, total, part)
     finally:
         _JOB = None
+        gc.unfreeze()
     assert total is not None
     if gallery is not None and total.gallery is not None:
         for example in total.gallery.examples:
