@@ -3,8 +3,6 @@ and on real data, with small and shuffled batches; and the pool is really used."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import maskcheck.engine as engine
@@ -12,6 +10,7 @@ from maskcheck import lint
 from maskcheck.cli import main
 from maskcheck.pool import cores, plan_jobs
 from maskcheck.reporters.json_report import to_dict
+from maskcheck.rules.integrity import DuplicateAnnotationId
 from test_engine_properties import dirty_coco, split_pair
 
 REAL = ["cocodataset__cocoapi", "wkentaro__labelme", "openvinotoolkit__datumaro",
@@ -89,8 +88,6 @@ def test_cli_jobs(tmp_path, capsys, pooled):
 
 
 def test_a_crashing_rule_is_one_crash_finding_in_the_pool(tmp_path, monkeypatch, pooled):
-    from maskcheck.rules.integrity import DuplicateAnnotationId  # noqa: PLC0415
-
     def boom(self, state, batch):
         raise RuntimeError("planted")
 

@@ -26,6 +26,8 @@ from maskcheck.readers import classmap
 from maskcheck.readers import reading as readers
 from maskcheck.rules.images import image_folder
 
+DEFAULT_MAX_FINDINGS = 10_000  # per rule; the rest are counted (Report.dropped)
+
 
 def lint(
     paths: Sequence[str | Path],
@@ -45,6 +47,7 @@ def lint(
     images_dir: str | Path | None = None,
     examples: int | None = None,
     jobs: int = 1,
+    max_findings: int | None = DEFAULT_MAX_FINDINGS,
 ) -> Report:
     """Lint annotation files or folders. Unreadable inputs land in `report.errors`.
 
@@ -56,7 +59,8 @@ def lint(
     look next to the annotation file).
 
     `jobs`: lint each dataset's batches in that many processes (0: every core); the
-    findings are those of `jobs=1`.
+    findings are those of `jobs=1`. `max_findings`: the first that many findings of each
+    rule are kept (None: all), the others counted in `report.dropped` and a note.
 
     `examples` (the HTML report's `--html-examples`) also collects, per dataset, its class
     table (`report.classes`) and, per rule, up to that many findings with a snapshot of
@@ -106,7 +110,8 @@ def lint(
             sized(info.path, info.num_images)
         facts: dict[Any, Any] = {}
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
-                                        facts, gallery, classes, jobs=workers)
+                                        facts, gallery, classes, jobs=workers,
+                                        max_findings=max_findings, dropped=report.dropped)
         if item.counted is not None:  # read as it went: the counts are known only now
             images, annotations = item.counted()
             report.images += images - info.num_images
@@ -120,6 +125,8 @@ def lint(
                                                    if len(unchecked_images) > 3 else "")
         report.notes.append(f"image files not checked: no image folder found (use --images) for {shown}")
     report.findings += cross_check(plan, summaries)
+    if max_findings is not None:
+        _cap(report, max_findings)
     if config.per_path_ignores:
         ignored = config.path_ignores()
         report.findings = [f for f in report.findings if not ignored(f)]
@@ -129,6 +136,25 @@ def lint(
         report.gallery = [e for e in gallery.examples if e.finding in kept]
         report.classes = classes
     return report
+
+
+def _cap(report: Report, limit: int) -> None:
+    """Keep the first `limit` findings of each rule over all datasets, count the rest, and
+    say so once per rule."""
+    kept: list[Any] = []
+    seen: dict[str, int] = {}
+    for f in report.findings:
+        n = seen[f.code] = seen.get(f.code, 0) + 1
+        if n <= limit:
+            kept.append(f)
+        else:
+            sev, before = report.dropped.get(f.code, (f.severity, 0))
+            report.dropped[f.code] = (sev, before + 1)
+    report.findings = kept
+    for code, (_, n) in sorted(report.dropped.items()):
+        total = min(seen.get(code, 0), limit) + n
+        report.notes.append(f"{code}: the first {limit:,} of {total:,} findings are listed, the "
+                            f"other {n:,} only counted (raise the limit with --max-findings)")
 
 
 def config_classmap(config: Config) -> classmap.ClassMap:

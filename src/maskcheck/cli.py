@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from maskcheck import __version__, baseline
+from maskcheck.api import DEFAULT_MAX_FINDINGS
 from maskcheck.api import lint as run_lint
 from maskcheck.catalog import all_rules, find_rule
 from maskcheck.cli_help import Command, Group
@@ -172,6 +173,9 @@ def lint(
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=0, metavar="N", show_default="every core",
         help="Lint in N processes; 1 lints in this one.")] = 0,
+    max_findings: Annotated[int, typer.Option(
+        min=1, metavar="N", help="Keep the first N findings of each rule and count the "
+                                 "others (memory stays bounded).")] = DEFAULT_MAX_FINDINGS,
     batch_size: Annotated[int, typer.Option(help="Images per batch.", hidden=True)] = DEFAULT_BATCH_IMAGES,
 ) -> None:
     """Lint annotation files and report every defect with its location."""
@@ -197,7 +201,7 @@ def lint(
                                 progress and not quiet and progress_allowed(sys.stderr), err, config,
                                 classes=classes, images_dir=images,
                                 examples=html_examples if outputs.wants_html(primary, extra)
-                                else None, jobs=jobs)
+                                else None, jobs=jobs, max_findings=max_findings)
 
     for e in report.errors:
         _say(str(e))
@@ -260,14 +264,16 @@ def _parse_fields(flags: list[str]) -> dict[str, str]:
 def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Console,
                        config: Config, classes: Path | None = None,
                        images_dir: Path | None = None, examples: int | None = None,
-                       jobs: int = 1) -> Report:
+                       jobs: int = 1, max_findings: int | None = None) -> Report:
     """flags -> config -> api: the plan, reader options and setup are resolved there, once."""
     if not show:
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, examples=examples, jobs=jobs)
+                        images_dir=images_dir, examples=examples, jobs=jobs,
+                        max_findings=max_findings)
     with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
         return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, progress=display, examples=examples, jobs=jobs)
+                        images_dir=images_dir, progress=display, examples=examples, jobs=jobs,
+                        max_findings=max_findings)
 
 
 @app.command("rules", cls=Command)

@@ -126,6 +126,8 @@ def lint_dataset(
     gallery: Gallery | None = None,
     classes: list[ClassTable] | None = None,
     jobs: int = 1,
+    max_findings: int | None = None,
+    dropped: dict[str, tuple[Severity, int]] | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
@@ -142,6 +144,10 @@ def lint_dataset(
 
     For the HTML report: `gallery` snapshots the images of findings placed at rows, and
     `classes` gets this dataset's class table, both from the batches as they pass.
+
+    `max_findings`: the first that many findings of each rule are kept, the others only
+    counted, into `dropped` (code -> (severity, count)): memory stays bounded whatever a
+    rule finds.
     """
     info = dataset.info
     ctx = ctx or RunContext()
@@ -155,18 +161,19 @@ def lint_dataset(
     # a pool pays when there are several batches of images (not one and its orphans)
     if jobs > 1 and count > 1 and info.num_images > (batch_size or info.num_images) and can_fork():
         part = _pooled(dataset, plan, rules, indexed, ctx, needed, jobs, shuffle_seed,
-                       gallery=gallery, stats=classes is not None, progress=progress)
+                       gallery=gallery, stats=classes is not None, progress=progress,
+                       limit=max_findings)
     else:
         batches: Iterable[Batch] = dataset.batches(batch_size)
         if shuffle_seed is not None:
             batches = list(batches)
             random.Random(shuffle_seed).shuffle(batches)
         part = fold(info, rules, plan.severity_of, batches, ctx, needed=needed,
-                    gallery=gallery, stats=classes is not None, progress=progress)
+                    gallery=gallery, stats=classes is not None, progress=progress,
+                    limit=max_findings)
     ctx = part.ctx or ctx
     if facts is not None:
         facts.update(ctx.dataset_facts)
-    findings = part.findings + list(part.crashed.values())
     broken = set(part.crashed)
 
     def guarded(rule: Rule, fn: Callable[[], Any]) -> Any:
@@ -174,28 +181,32 @@ def lint_dataset(
             return fn()
         except Exception as exc:  # a rule bug must never pass silently
             broken.add(rule.code)
-            findings.append(crash(rule, info.path, exc))
+            part.crashed[rule.code] = crash(rule, info.path, exc)
             return None
 
     for rule in rules:
         if not isinstance(rule, DatasetRule) or rule.code in broken:
             continue
         state = part.states[rule.code]
-        guarded(rule, lambda r=rule, st=state: _stamp(plan, r, list(_call(r.finalize, st, info, ctx)),
-                                                      findings, info))
+        guarded(rule, lambda r=rule, st=state: stamp(plan.severity_of(r), r,
+                                                     list(_call(r.finalize, st, info, ctx)),
+                                                     part.keep, info))
         if summaries is not None and isinstance(rule, SplitRule) and rule.code not in broken:
             summary = guarded(rule, lambda r=rule, st=state: _call(r.summarize, st, info, ctx))
             if rule.code not in broken:
                 summaries.setdefault(rule.code, []).append(summary)
     if classes is not None and part.stats is not None:
         classes.append(classstats.table(part.stats, info))
-    return findings
+    if dropped is not None:
+        for code, (sev, n) in part.dropped().items():
+            dropped[code] = (sev, dropped.get(code, (sev, 0))[1] + n)
+    return part.findings + list(part.crashed.values())
 
 
 def _pooled(dataset: Dataset, plan: Plan, rules: list[Rule],
             indexed: tuple[int, Callable[[int], Batch]], ctx: RunContext, needed: list[Any],
             jobs: int, shuffle_seed: int | None, *, gallery: Gallery | None, stats: bool,
-            progress: Progress | None) -> Partial:
+            progress: Progress | None, limit: int | None) -> Partial:
     count, batch_at = indexed
     order = list(range(count))
     if shuffle_seed is not None:
@@ -206,7 +217,7 @@ def _pooled(dataset: Dataset, plan: Plan, rules: list[Rule],
             first.ctx = ctx
             ctx = replace(ctx, dataset_facts={f: f(first) for f in needed})
     return fold_in_pool(dataset, rules, plan.severity_of, order, batch_at, ctx, jobs,
-                        gallery=gallery, stats=stats, progress=progress)
+                        gallery=gallery, stats=stats, progress=progress, limit=limit)
 
 
 def run_finalize(rule: DatasetRule, state: Any, info: DatasetInfo,

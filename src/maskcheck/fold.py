@@ -42,13 +42,35 @@ class Partial:
     gallery: Gallery | None = None
     images: int = 0
     ctx: RunContext | None = None  # with the dataset facts, once decided
+    limit: int | None = None  # findings kept per rule; the others are only counted
+    seen: dict[str, int] = field(default_factory=dict)  # findings per rule, kept or not
+    dropped_severity: dict[str, Severity] = field(default_factory=dict)
+
+    def keep(self, finding: Finding) -> None:
+        n = self.seen[finding.code] = self.seen.get(finding.code, 0) + 1
+        if self.limit is None or n <= self.limit:
+            self.findings.append(finding)
+        else:
+            self.dropped_severity.setdefault(finding.code, finding.severity)
+
+    def dropped(self) -> dict[str, tuple[Severity, int]]:
+        """code -> (severity, findings counted but not kept)."""
+        kept: dict[str, int] = {}
+        for f in self.findings:
+            kept[f.code] = kept.get(f.code, 0) + 1
+        return {code: (sev, self.seen[code] - kept.get(code, 0))
+                for code, sev in self.dropped_severity.items()}
 
 
-def stamp(severity: Severity, rule: Rule, problems: Iterable[Problem], out: list[Finding],
+def stamp(severity: Severity, rule: Rule, problems: Iterable[Problem],
+          out: list[Finding] | Callable[[Finding], None],
           info: DatasetInfo | None = None, batch: Batch | None = None,
           gallery: Gallery | None = None) -> None:
     """Findings from a rule's problems; logical places (`At`) resolved through the reader.
-    A `gallery` gets the findings placed at a row of `batch`, to snapshot their image."""
+    `out` is a list or a function that keeps a finding (Partial.keep, which counts past its
+    limit). A `gallery` gets the findings placed at a row of `batch`, to snapshot their
+    image."""
+    keep = out.append if isinstance(out, list) else out
     for p in problems:
         if isinstance(p.location, At):
             if info is None:
@@ -57,7 +79,7 @@ def stamp(severity: Severity, rule: Rule, problems: Iterable[Problem], out: list
         else:
             loc, order = p.location, p.order
         finding = Finding(rule.code, rule.name, severity, p.message, loc, order)
-        out.append(finding)
+        keep(finding)
         if gallery is not None and batch is not None and isinstance(p.location, At):
             gallery.offer(finding, p.location, batch)
 
@@ -74,12 +96,13 @@ def crash(rule: Rule, path: str, exc: BaseException) -> Finding:
 def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severity],
          batches: Iterable[Batch], ctx: RunContext, *, needed: list[Any],
          gallery: Gallery | None = None, stats: bool = False,
-         progress: Callable[[int], None] | None = None) -> Partial:
+         progress: Callable[[int], None] | None = None, limit: int | None = None) -> Partial:
     """Every rule over `batches`, in their order, from the rules' initial states.
 
     `needed`: the dataset facts still to decide, on the first batch holding images (empty
-    when `ctx` carries them already)."""
-    part = Partial(gallery=gallery, stats=classstats.ClassStats() if stats else None)
+    when `ctx` carries them already). `limit`: findings kept per rule, the rest counted."""
+    part = Partial(gallery=gallery, stats=classstats.ClassStats() if stats else None,
+                   limit=limit)
 
     def guarded(rule: Rule, fn: Callable[[], Any]) -> Any:
         try:
@@ -100,7 +123,7 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
             if rule.code in part.crashed:
                 continue
             guarded(rule, lambda r=rule, b=batch: stamp(severity(r), r, list(r.check(b)),
-                                                        part.findings, info, b, part.gallery))
+                                                        part.keep, info, b, part.gallery))
             if isinstance(rule, DatasetRule) and rule.code not in part.crashed:
                 # adds to the running state (the contract: accumulate adds, never replaces)
                 part.states[rule.code] = guarded(
@@ -117,8 +140,22 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
 def merge(info: DatasetInfo, rules: list[Rule], a: Partial, b: Partial) -> Partial:
     """`a` then `b` (neighbours in batch order) as one Partial; a rule that crashed in
     either is crashed in both (its first crash is kept)."""
-    out = Partial(findings=a.findings + b.findings, crashed={**b.crashed, **a.crashed},
-                  images=a.images + b.images, ctx=a.ctx or b.ctx, gallery=a.gallery)
+    out = Partial(findings=list(a.findings), crashed={**b.crashed, **a.crashed},
+                  images=a.images + b.images, ctx=a.ctx or b.ctx, gallery=a.gallery,
+                  limit=a.limit, seen=dict(a.seen), dropped_severity=dict(a.dropped_severity))
+    kept: dict[str, int] = {}
+    for f in a.findings:
+        kept[f.code] = kept.get(f.code, 0) + 1
+    for f in b.findings:  # a's come first: the first `limit` in batch order stay
+        kept[f.code] = kept.get(f.code, 0) + 1
+        if out.limit is None or kept[f.code] <= out.limit:
+            out.findings.append(f)
+        else:
+            out.dropped_severity.setdefault(f.code, f.severity)
+    for code, n in b.seen.items():
+        out.seen[code] = out.seen.get(code, 0) + n
+    for code, sev in b.dropped_severity.items():
+        out.dropped_severity.setdefault(code, sev)
     for rule in rules:
         if not isinstance(rule, DatasetRule) or rule.code in out.crashed:
             continue

@@ -470,11 +470,16 @@ class Report:
     classes: list[Any] = field(default_factory=list)
     gallery: list[Any] = field(default_factory=list)
     pictures: list[Any] = field(default_factory=list)
+    # Findings counted but not kept, past the first `max_findings` of a rule:
+    # code -> (severity, how many were not kept). `counts()` includes them.
+    dropped: dict[str, tuple[Severity, int]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
             out[str(f.severity)] += 1
+        for severity, n in self.dropped.values():
+            out[str(severity)] += n
         return out
 
     def worst(self) -> Severity | None:

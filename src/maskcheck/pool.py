@@ -47,6 +47,7 @@ class _Job:
     ctx: RunContext
     per_rule: int | None
     stats: bool
+    limit: int | None
 
 
 _JOB: _Job | None = None
@@ -57,20 +58,20 @@ def _work(order: Sequence[int]) -> Partial:
     assert job is not None, "a pool worker runs only inside fold_in_pool"
     gallery = Gallery(per_rule=job.per_rule) if job.per_rule is not None else None
     return fold(job.info, job.rules, job.severity, (job.batch_at(k) for k in order), job.ctx,
-                needed=[], gallery=gallery, stats=job.stats)
+                needed=[], gallery=gallery, stats=job.stats, limit=job.limit)
 
 
 def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule], Severity],
                  order: list[int], batch_at: Callable[[int], Batch], ctx: RunContext,
                  jobs: int, *, gallery: Gallery | None, stats: bool,
-                 progress: Callable[[int], None] | None) -> Partial:
+                 progress: Callable[[int], None] | None, limit: int | None = None) -> Partial:
     """Fold the batches `order` (numbers for `batch_at`) in `jobs` processes: runs of
     consecutive numbers, merged in that order. `ctx` must carry the dataset facts."""
     global _JOB
     step = max(1, -(-len(order) // (jobs * CHUNKS_PER_JOB)))
     runs = [order[i:i + step] for i in range(0, len(order), step)]
     _JOB = _Job(dataset.info, rules, severity, batch_at, ctx,
-                None if gallery is None else gallery.per_rule, stats)
+                None if gallery is None else gallery.per_rule, stats, limit)
     # the collector would write into the header of every object the workers inherit,
     # copying pages the workers could share with this process: leave those objects alone
     gc.freeze()

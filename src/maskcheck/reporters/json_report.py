@@ -21,6 +21,8 @@ def to_dict(report: Report) -> dict[str, Any]:
     if report.baselined is not None:  # only with --baseline; `findings` then holds the new ones
         out["summary"]["baselined"] = report.baselined
         out["summary"]["baseline_gone"] = report.baseline_gone
+    if report.dropped:  # counted in the severities above, not listed in `findings`
+        out["summary"]["not_listed"] = {code: n for code, (_, n) in sorted(report.dropped.items())}
     out["summary"]["datasets"] = len(report.inputs)
     out["summary"]["files"] = report.files
     if report.skipped:
