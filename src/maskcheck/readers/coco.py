@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +237,28 @@ def _seg_kind(raw: msgspec.Raw) -> int:
     return kind
 
 
+_KIND_OF_HEAD = np.full(256, SegKind.OTHER, dtype=np.uint8)
+for _head, _kind in _HEAD_KIND.items():
+    _KIND_OF_HEAD[_head] = _kind
+
+
+def _seg_kinds(segs: list[msgspec.Raw]) -> np.ndarray:
+    """`_seg_kind` of every segmentation, on whole arrays: the first byte and the length of
+    each raw slice (both read by C-level maps), looked up; only short `[`-slices, which may
+    be `[]`, are looked at one by one. 0.17 s instead of 0.7 s on 860k annotations."""
+    n = len(segs)
+    lengths = np.fromiter(map(len, segs), dtype=np.int64, count=n)
+    if not n:
+        return np.zeros(0, dtype=np.uint8)
+    if (lengths == 0).any():  # an empty slice has no first byte
+        return np.fromiter(map(_seg_kind, segs), dtype=np.uint8, count=n)
+    heads = np.fromiter(map(itemgetter(0), map(memoryview, segs)), dtype=np.uint8, count=n)
+    kinds = _KIND_OF_HEAD[heads]
+    for i in np.flatnonzero((kinds == SegKind.POLYGONS) & (lengths < 16)).tolist():
+        kinds[i] = _seg_kind(segs[i])
+    return kinds
+
+
 def _images_table(imgs: list[Any]) -> Table:
     n = len(imgs)
     cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64)}
@@ -269,7 +291,7 @@ def _anns_table(anns: list[Any]) -> Table:
     segs = _field(anns, "segmentation")
     if None in anns:
         segs = [_NO_RAW if s is MISSING else s for s in segs]
-    cols["seg_kind"] = np.fromiter(map(_seg_kind, segs), dtype=np.uint8, count=n)
+    cols["seg_kind"] = _seg_kinds(segs)
     cols["segmentation"] = object_column(segs)
     # strings inside segmentations are found where geometry decodes them, lazily
     found = text_number_column("annotations", cols, ("bbox", "area", "iscrowd"), integer=("iscrowd",))
