@@ -10,9 +10,9 @@ import pytest
 from conftest import ann, coco_doc
 from maskcheck import lint
 from maskcheck.catalog import all_rules
-from maskcheck.engine import CRASH_CODE, make_plan, run_finalize
+from maskcheck.engine import make_plan, run_finalize
 from maskcheck.errors import UsageProblem
-from maskcheck.model import Batch, Problem, Severity
+from maskcheck.model import CRASH_CODE, Batch, Problem, Severity
 from maskcheck.registry import DatasetRule, Rule
 
 
