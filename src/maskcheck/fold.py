@@ -115,6 +115,7 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
         if isinstance(rule, DatasetRule):
             part.states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
     for batch in batches:
+        batch.ctx = ctx  # the facts below are decided from the setup (--images)
         if needed and len(batch.images):  # decided once, before any rule sees a batch
             ctx = replace(ctx, dataset_facts={f: f(batch) for f in needed})
             needed = []

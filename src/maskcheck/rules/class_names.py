@@ -162,6 +162,7 @@ class SimilarClassNames(DatasetRule):
     name = "similar-class-names"
     summary = "Two class names that differ only in case, separators or one typo: one class split in two."
     severity = Severity.WARNING
+    needs_classes = True  # about classes: SA-1B's masks have none
     options = (
         Option("min_length", int, 5, "a typo is looked for only in words at least this long"),
         Option("max_share", float, 0.1,

@@ -22,6 +22,7 @@ class ClassImbalance(_CountsPerClass):
     name = "class-imbalance"
     summary = "The most and least frequent classes differ beyond a ratio, or a class has very few instances."
     severity = Severity.INFO
+    needs_classes = True  # about classes: SA-1B's masks have none
     options = (
         Option("max_ratio", float, 50.0, "largest accepted ratio of most to least frequent used class"),
         Option("min_instances", int, 10, "a used class with fewer non-crowd instances is reported"),
@@ -58,6 +59,7 @@ class SingleClassCollapse(_CountsPerClass):
     name = "single-class-collapse"
     summary = "Only one class is used although several are defined."
     severity = Severity.WARNING
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state
@@ -83,6 +85,7 @@ class UnusedClass(_CountsPerClass):
     name = "unused-class"
     summary = "A category that no annotation uses."
     severity = Severity.INFO
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state

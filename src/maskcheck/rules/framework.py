@@ -59,6 +59,7 @@ class LabelOutOfRange(Rule):
     name = "label-out-of-range"
     summary = "A category_id outside the label range the target framework's model has logits for."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns, ctx = batch.anns, batch.ctx
@@ -92,6 +93,7 @@ class NonContiguousIds(_UsedIds):
     name = "non-contiguous-ids"
     summary = "Class ids with gaps, or not starting where the target framework needs them to."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         target = effective(ctx.target)
@@ -125,6 +127,7 @@ class NumClassesMismatch(_UsedIds):
     name = "num-classes-mismatch"
     summary = "The configured num_classes disagrees with the classes in the data, as the target counts them."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         if ctx.num_classes is None:
@@ -219,6 +222,7 @@ class ClassListMismatch(_UsedIds):
     name = "class-list-mismatch"
     summary = "The classes declared in the config differ from the dataset's by name, spelling, id or order."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: frozenset[int], info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         declared = ctx.classes

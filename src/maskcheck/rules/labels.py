@@ -117,6 +117,7 @@ class StringLabel(DatasetRule):
     name = "string-label"
     summary = "A class label stored as a string where an integer id is expected."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def initial(self, info: DatasetInfo) -> dict[str, int]:
         return {}
@@ -170,6 +171,7 @@ class UnmappedClass(Rule):
     name = "unmapped-class"
     summary = "A category_id that is not in the category list."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -223,6 +225,7 @@ class BackgroundIndexCollision(_CountsPerClass):
     name = "background-index-collision"
     summary = "A real class at id 0, or a class named like background, that has annotations."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, first = state
@@ -270,6 +273,7 @@ class CountMismatch(Rule):
     summary = ("Labels, masks and boxes of a sample differ in number "
                "(COCO: an instance with neither mask nor box).")
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns, imgs = batch.anns, batch.images

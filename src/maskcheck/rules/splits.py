@@ -111,6 +111,7 @@ class SplitCategoriesDiffer(SplitRule):
     name = "split-categories-differ"
     summary = "Splits of one dataset define their categories with different ids, names or order."
     severity = Severity.ERROR
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def summarize(self, state: Any, info: DatasetInfo) -> _Categories:
         return _Categories(info.path, split_of(info.path), _category_rows(info), _where(info))
@@ -168,6 +169,7 @@ class ClassMissingFromTrain(SplitRule):
     summary = "A class annotated in a validation or test split has no annotation in the train split."
     # A poor split, not broken data: training runs, the evaluation of that class is meaningless.
     severity = Severity.WARNING
+    needs_classes = True  # about classes: SA-1B's masks have none
 
     def initial(self, info: DatasetInfo) -> dict[int, int]:
         return {}
