@@ -67,26 +67,34 @@ def accumulate(stats: ClassStats, batch: Batch) -> ClassStats:
     placed = rows[sel] >= 0
     pairs = np.unique(inverse[placed].astype(np.int64) * max(n, 1) + rows[sel][placed])
     images = np.bincount(pairs // max(n, 1), minlength=len(cls))
-    for c, a, b, i, p in zip(cls.tolist(), plain.tolist(), crowds.tolist(), images.tolist(),
-                             pixels.tolist(), strict=True):
-        entry = stats.classes.setdefault(c, [0.0, 0.0, 0.0, 0.0])
-        entry[0] += a
-        entry[1] += b
-        entry[2] += i
-        entry[3] += p
+    add_per_class(stats.classes, cls, plain, crowds, images, pixels)
     return stats
 
 
-def merge(a: ClassStats, b: ClassStats) -> ClassStats:
-    out = ClassStats(a.images + b.images, a.sized_images + b.sized_images,
-                     a.image_pixels + b.image_pixels, a.foreground + b.foreground,
-                     a.without + b.without, a.unlabelled + b.unlabelled,
-                     {c: list(v) for c, v in a.classes.items()})
-    for c, v in b.classes.items():
-        entry = out.classes.setdefault(c, [0.0, 0.0, 0.0, 0.0])
-        for i in range(4):
-            entry[i] += v[i]
+def add_per_class(classes: dict[int, list[float]], ids: np.ndarray, *columns: np.ndarray) -> None:
+    """Add row k of `columns` to the running sums of class `ids[k]` (one list per class)."""
+    for c, values in zip(ids.tolist(), zip(*(col.tolist() for col in columns), strict=True),
+                         strict=True):
+        entry = classes.setdefault(c, [0.0] * len(columns))
+        for i, v in enumerate(values):
+            entry[i] += v
+
+
+def merged_classes(a: dict[int, list[float]], b: dict[int, list[float]]) -> dict[int, list[float]]:
+    """Per-class sums of two runs of batches."""
+    out = {c: list(v) for c, v in a.items()}
+    for c, v in b.items():
+        entry = out.setdefault(c, [0.0] * len(v))
+        for i, x in enumerate(v):
+            entry[i] += x
     return out
+
+
+def merge(a: ClassStats, b: ClassStats) -> ClassStats:
+    return ClassStats(a.images + b.images, a.sized_images + b.sized_images,
+                      a.image_pixels + b.image_pixels, a.foreground + b.foreground,
+                      a.without + b.without, a.unlabelled + b.unlabelled,
+                      merged_classes(a.classes, b.classes))
 
 
 @dataclass(frozen=True, slots=True)

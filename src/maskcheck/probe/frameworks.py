@@ -11,13 +11,14 @@ from typing import Any
 from maskcheck.probe.target import TargetError, describe
 
 
-def _root(obj: Any) -> str:
+def from_package(obj: Any, package: str) -> bool:
+    """Whether `obj`'s class comes from `package` (albumentations, torchvision)."""
     module = getattr(type(obj), "__module__", "") or ""
-    return module.partition(".")[0]
+    return module.partition(".")[0] == package
 
 
 def is_albumentations(obj: Any) -> bool:
-    return _root(obj) == "albumentations"
+    return from_package(obj, "albumentations")
 
 
 def _bbox_params(obj: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from maskcheck.errors import BadOption
+from maskcheck.probe.frameworks import from_package
 
 _TV_FORMATS = {"xyxy": "XYXY", "xywh": "XYWH", "cxcywh": "CXCYWH"}
 
@@ -54,5 +55,4 @@ def as_torch(image: np.ndarray, layout: str, boxes: np.ndarray, box_layout: str,
 
 
 def is_torchvision(obj: Any) -> bool:
-    module = getattr(type(obj), "__module__", "") or ""
-    return module.partition(".")[0] == "torchvision"
+    return from_package(obj, "torchvision")
