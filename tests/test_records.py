@@ -154,8 +154,9 @@ def test_bad_records_are_findings_not_crashes(tmp_path, record):
 
 # ------------------------------------------------------------------------- real data
 def test_realdata_segment_anything(realdata):
+    # SAM's own keys (predicted_iou, point_coords): the SA-1B reader's, not plain records
     report = lint([realdata / "openvinotoolkit__datumaro/tests/assets/segment_anything_dataset"])
-    assert [i["format"] for i in report.inputs] == ["records"]
+    assert [i["format"] for i in report.inputs] == ["sa1b"]
     assert (report.images, report.annotations) == (2, 2)
     assert not report.errors
     assert not [f for f in report.findings if f.code in ("MC000", "MC001", "MC002", "MC101")]

@@ -22,7 +22,7 @@ import msgspec
 
 from maskcheck import files
 from maskcheck.errors import InputProblem
-from maskcheck.readers import cvat, jsonio, keys, records, voc, yolo
+from maskcheck.readers import cvat, jsonio, keys, records, sa1b, voc, yolo
 
 # Files up to this size are classified by decoding them whole (LabelMe, records, small COCO);
 # a larger one (a COCO train split) by its first bytes, and its reader checks its structure.
@@ -36,7 +36,7 @@ CLASS_MAP_NAMES = frozenset({"labels.txt", "classes.txt", "class_names.txt", "la
 CONFIG_NAMES = frozenset({"maskcheck.yaml", "maskcheck.yml", ".maskcheck.yaml", ".maskcheck.yml"})
 # The formats classify_file (and their folder roots) recognise by structure; every other
 # reader, built-in or plugin, is asked through its own detect() for what these leave.
-CLASSIFIED = frozenset({"voc", "cvat", "yolo", "labelme", "records", "coco"})
+CLASSIFIED = frozenset({"voc", "cvat", "yolo", "labelme", "records", "coco", "sa1b"})
 
 
 @dataclass
@@ -159,7 +159,8 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
     if _looks_like_labelme(doc) or _looks_like_labelme(_respelled(doc, keys.LABELME_TOP)):
         return "labelme", ""
     if _looks_like_sa1b(doc):  # before COCO: its annotations look like COCO's
-        return "records-object", ""
+        # SAM's own keys (predicted_iou, point_coords...): SA-1B; else records nesting instances
+        return ("sa1b" if sa1b.is_sa1b_head(stripped[:1 << 14]) else "records-object"), ""
     if coco_structure(doc) or coco_structure(_respelled(doc, keys.COCO_TOP)):
         return "coco", ""  # misspelled keys ("annotation") are the COCO reader's to report
     if any(k in doc for k in ("images", "annotations", "categories")):
@@ -190,6 +191,8 @@ def classify_file(path: Path, fields: dict[str, str] | None = None,
         if yolo._looks_like_yolo_yaml(path):
             return "yolo", ""
         return None, "YAML, but not a YOLO data.yaml (no names or nc beside train/val paths)"
+    if name.endswith(".tar") and sa1b.is_shard(path):
+        return "sa1b", ""  # read in place, member by member, never extracted
     if name.endswith(_ARCHIVES):
         return None, "an archive: maskcheck does not open archives; extract it first"
     return None, "not an annotation file (looked for COCO, LabelMe and records JSON, CVAT and VOC XML)"
@@ -260,6 +263,7 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
                 found.claims.append(Claim(fmt, folder))
                 owned.add(folder)
     groups: dict[tuple[str, Path], list[Path]] = {}
+    sa1b_found = False
     for path in walk.files:
         if under_owned(path):
             continue
@@ -280,9 +284,13 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
             offer_file(path, reason)
         elif fmt in ("labelme", "records-object"):  # one dataset per folder of such files
             groups.setdefault((fmt, path.parent), []).append(path)
+        elif fmt == "sa1b":  # shards and shard folders are one dataset: ids span them
+            sa1b_found = True
         else:
             found.claims.append(Claim(fmt, path))
     for (fmt, folder), members in groups.items():
         found.claims.append(Claim(fmt, folder, members))
+    if sa1b_found:  # its reader lists the folder's SA-1B files and shards again, by itself
+        found.claims.append(Claim("sa1b", root))
     found.claims.sort(key=lambda c: str(c.path))
     return found

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from maskcheck.readers import coco, cvat, labelme, records, voc, yolo
+from maskcheck.readers import coco, cvat, labelme, records, sa1b, voc, yolo
 
 # Folder layouts first: a VOC or YOLO tree may hold JSON and XML of its own.
-FORMAT_ORDER: tuple[ModuleType, ...] = (voc, cvat, yolo, labelme, records, coco)
+FORMAT_ORDER: tuple[ModuleType, ...] = (voc, cvat, yolo, labelme, sa1b, records, coco)
 # What `maskcheck lint --help` says each format reads (a reader's LABEL, else its name).
 LABELS: dict[str, str] = {m.NAME: getattr(m, "LABEL", m.NAME) for m in FORMAT_ORDER}
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in FORMAT_ORDER}

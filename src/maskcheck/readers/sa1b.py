@@ -1,0 +1,407 @@
+"""SA-1B (Segment Anything): one JSON per image, in folders or in `.tar` shards, read in place.
+
+Each file is `{"image": {image_id, width, height, file_name}, "annotations": [{id,
+segmentation: COCO RLE, area, bbox, predicted_iou, stability_score, crop_box, point_coords}]}`.
+The masks have no class (DatasetInfo.class_agnostic). A path is a folder of such files
+(shard folders below it included), one file, a `.tar` shard or a folder of shards; it is one
+dataset. Only the list of sources is made up front (a tar's member headers); the files are
+read as the batches are drawn, `batch_size` images at a time, so memory is bounded by the
+batch, not the dataset (11M images, 1.1B masks).
+
+Tar members are read by offset from the shard, never extracted: only regular members, whose
+names are never used as paths on disk, each at most MAX_MEMBER_BYTES. A member that cannot be
+read is one InputError naming `shard.tar:member.json`, and the others are still read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from maskcheck import files
+from maskcheck.columns import MISSING, object_column
+from maskcheck.errors import InputProblem
+from maskcheck.model import Batch, Dataset, DatasetInfo, InputError, Location, Table
+from maskcheck.readers import jsonio
+from maskcheck.readers.builder import Builder
+
+NAME = "sa1b"
+LABEL = "SA-1B JSON (folders or .tar shards)"  # what `maskcheck lint --help` says it reads
+MAX_MEMBER_BYTES = 64 * 1024**2  # an SA-1B image's JSON is a few MB; more is not one
+AGNOSTIC_ID = 1  # the one foreground class SAM trains, as the records reader gives it
+_U: Any = msgspec.UNSET
+_NULL = msgspec.Raw(b"null")
+_SA_OBJECT = re.compile(rb'"image"\s*:\s*\{')
+# Keys only SAM's output has: they tell SA-1B apart from records that nest their instances
+_SAM_KEYS = (b'"predicted_iou"', b'"stability_score"', b'"point_coords"', b'"crop_box"')
+
+
+class _Image(msgspec.Struct):
+    image_id: Any = _U
+    width: Any = _U
+    height: Any = _U
+    file_name: Any = _U
+
+
+class _Ann(msgspec.Struct, gc=False):
+    id: Any = _U
+    segmentation: msgspec.Raw = _NULL
+    area: Any = None
+    bbox: Any = _U
+    predicted_iou: Any = _U
+    stability_score: Any = _U
+    crop_box: Any = _U
+    point_coords: Any = _U
+
+
+class _File(msgspec.Struct):
+    image: Any = _U
+    annotations: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+_DEC = msgspec.json.Decoder(_File)
+_ANNS = msgspec.json.Decoder(list[_Ann])
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One image's JSON: a file on disk, or a member of a shard (`member` set) at `offset`."""
+
+    path: Path
+    member: str | None = None
+    offset: int = 0
+    size: int = 0
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.member}" if self.member is not None else str(self.path)
+
+
+# --------------------------------------------------------------------------------- detection
+def sniff(path: Path) -> bool:
+    """One image object, its annotations, and a key only SAM writes."""
+    return is_sa1b_head(files.read_head(path, 1 << 14))
+
+
+def is_sa1b_head(head: bytes) -> bool:
+    head = head.lstrip()
+    return (head.startswith(b"{") and _SA_OBJECT.search(head) is not None
+            and b'"annotations"' in head and b'"images"' not in head
+            and any(k in head for k in _SAM_KEYS))
+
+
+def is_shard(path: Path) -> bool:
+    """A `.tar` whose first JSON member is an SA-1B file (only the headers up to it are read)."""
+    if not path.name.lower().endswith(".tar") or not files.is_regular_file(path):
+        return False
+    try:
+        with tarfile.open(path, "r:") as tf:
+            for _ in range(64):
+                m = tf.next()
+                if m is None:
+                    return False
+                if m.isreg() and m.name.lower().endswith(".json"):
+                    fh = tf.extractfile(m)
+                    return fh is not None and is_sa1b_head(fh.read(1 << 14))
+    except (tarfile.TarError, OSError, EOFError):
+        return False
+    return False
+
+
+def detect(path: Path) -> bool:
+    if path.is_dir():
+        found = files.walk(path).files[:200]
+        return any(is_shard(p) if p.name.lower().endswith(".tar") else
+                   p.name.lower().endswith(".json") and sniff(p) for p in found)
+    return is_shard(path) or (path.name.lower().endswith(".json") and sniff(path))
+
+
+# --------------------------------------------------------------------------------- listing
+def shard_sources(path: Path) -> tuple[list[Source], list[InputError]]:
+    """The JSON members of a shard, read from its headers; what cannot be read, as errors."""
+    out: list[Source] = []
+    errors: list[InputError] = []
+    try:
+        size = path.stat().st_size
+        tf = tarfile.open(path, "r:")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        return out, [InputError(str(path), f"not a readable tar shard: {exc}")]
+    with tf:
+        while True:
+            try:
+                m = tf.next()
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                errors.append(InputError(str(path), f"the tar is corrupt after {len(out)} JSON "
+                                                    f"members ({exc}); the members before it are read"))
+                break
+            if m is None:
+                break
+            if not m.name.lower().endswith(".json"):
+                continue  # the images beside each JSON
+            where = f"{path}:{m.name}"
+            if not m.isreg() or m.sparse is not None:
+                errors.append(InputError(where, "not a regular file member (a link or device): "
+                                                "not read"))
+            elif files.escapes(m.name):
+                errors.append(InputError(where, "the member name climbs out of the archive "
+                                                "(absolute or '..'): not read"))
+            elif m.size > MAX_MEMBER_BYTES:
+                errors.append(InputError(where, f"the member is {m.size:,} bytes, over the "
+                                                f"{MAX_MEMBER_BYTES:,} an image's JSON may have: not read"))
+            elif m.offset_data + m.size > size:
+                errors.append(InputError(where, "the member is cut short: the tar ends before "
+                                                "its data does (truncated shard?)"))
+            else:
+                out.append(Source(path, m.name, m.offset_data, m.size))
+    return out, errors
+
+
+def list_sources(path: Path) -> tuple[list[Source], list[InputError]]:
+    if not path.is_dir():
+        if path.name.lower().endswith(".tar"):
+            return shard_sources(path)
+        return [Source(path)], []
+    out: list[Source] = []
+    errors: list[InputError] = []
+    for p in files.walk(path).files:
+        name = p.name.lower()
+        if name.endswith(".tar"):
+            found, errs = shard_sources(p)
+            out += found
+            errors += errs
+        elif name.endswith(".json") and sniff(p):
+            out.append(Source(p))
+    return out, errors
+
+
+# --------------------------------------------------------------------------------- reading
+def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset | InputError]:
+    try:
+        sources, errors = list_sources(path)
+    except OSError as exc:
+        yield InputError(str(path), f"cannot list: {exc.strerror or exc}")
+        return
+    yield from errors
+    if not sources:
+        if not errors:
+            yield InputError(str(path), "no SA-1B JSON files (an 'image' object and its "
+                                        "'annotations') here")
+        return
+    late: list[InputError] = []  # members found unreadable as the batches are drawn
+    yield make_dataset(str(path), sources, late)
+    yield from late
+
+
+class _Progress:
+    """What has been read: counts, and where each image's annotations start (for the locator:
+    one int per image, not a row per annotation)."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.anns = 0
+        self.ann_start: list[int] = []  # by image index; -1 for an unreadable file
+        self.done = 0  # sources drawn so far (a second pass over the batches reads again)
+
+
+def make_dataset(where: str, sources: list[Source], late: list[InputError]) -> Dataset:
+    seen = _Progress()
+
+    def locate(section: str, index: int, **ids: Any) -> Location:
+        if section == "images" and 0 <= index < len(sources):
+            return Location(path=sources[index].where, pointer="/image", **ids)
+        if section == "annotations" and seen.ann_start:
+            starts = np.asarray(seen.ann_start)
+            k = int(np.searchsorted(starts, index, side="right")) - 1
+            if k >= 0:
+                return Location(path=sources[k].where, pointer=f"/annotations/{index - starts[k]}",
+                                **ids)
+        return Location(path=where, **ids)
+
+    info = DatasetInfo(path=where, format=NAME, categories=_no_categories(),
+                       num_images=len(sources), num_annotations=0, num_files=len(sources),
+                       locator=locate, class_agnostic=True)
+
+    def batches(size: int | None) -> Iterator[Batch]:
+        step = max(len(sources) if not size or size <= 0 else size, 1)
+        first_pass = seen.done == 0
+        img_index = ann_index = 0
+        for s in range(0, len(sources), step):
+            chunk = sources[s:s + step]
+            batch, starts, errs = _read_chunk(info, chunk, img_index, ann_index)
+            if first_pass:
+                late.extend(errs)
+                seen.ann_start += starts
+                seen.images += len(chunk) - len(errs)
+                seen.anns += len(batch.anns)
+                seen.done += len(chunk)
+            img_index += len(chunk)
+            ann_index += len(batch.anns)
+            if len(batch.images):
+                yield batch
+
+    return Dataset(info, batches, counted=lambda: (seen.images, seen.anns))
+
+
+def _no_categories() -> Table:
+    e = np.zeros(0, dtype=np.int64)
+    b = np.zeros(0, dtype=bool)
+    o = np.zeros(0, dtype=object)
+    return Table({"index": e, "id": e, "id_ok": b, "name": o, "is_object": b, "has_id": b,
+                  "has_name": b})
+
+
+def read_source(src: Source) -> bytes:
+    """The JSON's bytes: a file, or a member's slice of its shard (sizes checked first)."""
+    if src.member is None:
+        return files.read_bytes(src.path, src.where, limit=MAX_MEMBER_BYTES)
+    try:
+        with src.path.open("rb") as fh:
+            fh.seek(src.offset)
+            data = fh.read(src.size)
+    except OSError as exc:
+        raise InputProblem(src.where, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) != src.size:
+        raise InputProblem(src.where, "the member is cut short (truncated shard?)")
+    return data
+
+
+def _decode(src: Source) -> tuple[_File, list[_Ann]]:
+    data = read_source(src)
+    where = src.where
+    try:
+        doc = _DEC.decode(data)
+        anns = _ANNS.decode(doc.annotations)
+    except msgspec.ValidationError as exc:
+        jsonio.check_syntax(where, data)  # a truncated file says so, with line and column
+        raise InputProblem(where, f"not an SA-1B file: {exc}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise jsonio.syntax_problem(where, data) from None
+    if not isinstance(doc.image, dict):
+        raise InputProblem(where, "not an SA-1B file: 'image' must be an object with image_id, "
+                                  "width, height and file_name")
+    return doc, anns
+
+
+def _read_chunk(info: DatasetInfo, chunk: list[Source], img_index: int,
+                ann_index: int) -> tuple[Batch, list[int], list[InputError]]:
+    """One batch from `chunk`; each file's first annotation index; the files that failed."""
+    b = Builder(info.path, NAME, None)
+    img_ids: list[Any] = []
+    ann_ids: list[Any] = []
+    starts: list[int] = []
+    errors: list[InputError] = []
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "predicted_iou", "stability_score", "crop_box", "point_coords", "raw_scores")}
+    kept: list[int] = []  # chunk positions of the files read
+    for pos, src in enumerate(chunk):
+        starts.append(ann_index + len(ann_ids))
+        try:
+            doc, anns = _decode(src)
+        except InputProblem as exc:
+            errors.append(InputError(exc.path, exc.message))
+            continue
+        kept.append(pos)
+        image = msgspec.convert(doc.image, _Image)
+        row = b.add_image(image.file_name, _dim(image.width), _dim(image.height), src.where,
+                          pointer="/image")
+        img_ids.append(image.image_id)
+        for k, a in enumerate(anns):
+            seg = bytes(a.segmentation)
+            b.add_ann(row, AGNOSTIC_ID, src.where, pointer=f"/annotations/{k}",
+                      bbox=a.bbox if isinstance(a.bbox, list) else None,
+                      segmentation=None if seg == b"null" else seg,
+                      area=a.area if type(a.area) in (int, float) else None)
+            ann_ids.append(a.id)
+            cols["predicted_iou"].append(_score(a.predicted_iou))
+            cols["stability_score"].append(_score(a.stability_score))
+            cols["raw_scores"].append(_raw_scores(a))
+            cols["crop_box"].append(_quad(a.crop_box))
+            cols["point_coords"].append(_points(a.point_coords))
+    batch = next(b.build().batches(None), None)
+    images, anns = (batch.images, batch.anns) if batch is not None else (Table({}), Table({}))
+    n_img, n_ann = len(b.img["file_name"]), len(ann_ids)
+    img_cols = _ids(img_ids, "id", n_img)
+    img_cols["index"] = img_index + np.asarray(kept, dtype=np.int64)
+    img_cols["source_id"] = object_column(img_ids)
+    images = images.with_columns(**img_cols) if n_img else _empty_images()
+    if n_ann:
+        order = anns.index  # from_tables keeps file order inside an image, images in order
+        ann_cols = _ids(ann_ids, "id", n_ann)
+        ann_cols = {k: v[order] for k, v in ann_cols.items()}
+        ann_cols["index"] = ann_index + np.arange(n_ann, dtype=np.int64)
+        img_of = object_column(img_ids)[anns.image_row]
+        ann_cols.update(_ids(list(img_of), "image_id", n_ann))
+        ann_cols["source_image_id"] = object_column(list(img_of))
+        ann_cols["predicted_iou"] = np.asarray(cols["predicted_iou"], dtype=np.float64)[order]
+        ann_cols["stability_score"] = np.asarray(cols["stability_score"], dtype=np.float64)[order]
+        ann_cols["raw_scores"] = object_column(cols["raw_scores"])[order]
+        ann_cols["crop_box"] = np.asarray(cols["crop_box"], dtype=np.float64).reshape(-1, 4)[order]
+        ann_cols["point_coords"] = object_column(cols["point_coords"])[order]
+        anns = anns.with_columns(**ann_cols)
+    return Batch(info=info, images=images, anns=anns), starts, errors
+
+
+def _empty_images() -> Table:
+    return Table({"index": np.zeros(0, dtype=np.int64), "id": np.zeros(0, dtype=np.int64),
+                  "id_ok": np.zeros(0, dtype=bool), "width": np.zeros(0), "height": np.zeros(0),
+                  "file_name": np.zeros(0, dtype=object), "path": np.zeros(0, dtype=object),
+                  "pointer": np.zeros(0, dtype=object), "is_object": np.zeros(0, dtype=bool)})
+
+
+def _ids(values: list[Any], name: str, n: int) -> dict[str, np.ndarray]:
+    """`name`, `name_ok`, `raw_name` (what is not an int, as written) and `has_name`."""
+    col = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    raw = np.full(n, None, dtype=object)
+    for i, v in enumerate(values):
+        if type(v) is int and -(1 << 63) <= v < (1 << 63):
+            col[i], ok[i] = v, True
+        elif v is not _U:
+            raw[i] = v
+    has = np.array([v is not _U for v in values], dtype=bool)
+    return {name: col, name + "_ok": ok, "raw_" + name: raw, "has_" + name: has}
+
+
+def _dim(value: Any) -> Any:
+    if value is _U:
+        return MISSING
+    return value if type(value) in (int, float) else None
+
+
+def _score(value: Any) -> float:
+    """A score as a float; NaN when absent or not a number (raw_scores keeps what it was)."""
+    return float(value) if type(value) in (int, float) else math.nan
+
+
+def _raw_scores(a: _Ann) -> tuple[tuple[str, Any], ...] | None:
+    """Scores written as something other than a number (a string, null), as written."""
+    bad = tuple((k, v) for k, v in (("predicted_iou", a.predicted_iou),
+                                    ("stability_score", a.stability_score))
+                if v is not _U and type(v) not in (int, float))
+    return bad or None
+
+
+def _quad(value: Any) -> list[float]:
+    if type(value) is list and len(value) == 4 and all(type(c) in (int, float) for c in value):
+        return [float(c) for c in value]
+    return [math.nan] * 4
+
+
+def _points(value: Any) -> tuple[tuple[float, float], ...] | None:
+    """[[x, y], ...] as float pairs; None when absent or malformed."""
+    if type(value) is not list:
+        return None
+    out = []
+    for p in value:
+        if type(p) is not list or len(p) != 2 or not all(type(c) in (int, float) for c in p):
+            return None
+        out.append((float(p[0]), float(p[1])))
+    return tuple(out)
