@@ -10,6 +10,7 @@ from maskcheck.classstats import ClassTable
 from maskcheck.config import Config
 from maskcheck.engine import (
     DEFAULT_BATCH_IMAGES,
+    Drawn,
     Plan,
     Progress,
     cross_check,
@@ -109,13 +110,15 @@ def lint(
         if sized is not None:
             sized(info.path, info.num_images)
         facts: dict[Any, Any] = {}
+        drawn = Drawn()
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
                                         facts, gallery, classes, jobs=workers,
-                                        max_findings=max_findings, dropped=report.dropped)
-        if item.counted is not None:  # read as it went: the counts are known only now
-            images, annotations = item.counted()
-            report.images += images - info.num_images
-            report.annotations += annotations - info.num_annotations
+                                        max_findings=max_findings, dropped=report.dropped,
+                                        drawn=drawn)
+        report.errors += drawn.errors
+        if item.counted:  # read as it went: the counts are known only now
+            report.images += drawn.images - info.num_images
+            report.annotations += drawn.annotations - info.num_annotations
         folder = facts.get(image_folder)
         if folder is not None and folder.not_found:
             unchecked_images.append(info.path)

@@ -20,6 +20,7 @@ from maskcheck.model import (
     Dataset,
     DatasetInfo,
     Finding,
+    InputError,
     Problem,
     RunContext,
     Severity,
@@ -34,6 +35,16 @@ DEFAULT_BATCH_IMAGES = 4096
 POOL_BATCH_IMAGES = 256
 
 Progress = Callable[[int], None]  # called with the number of images just linted
+
+
+@dataclass
+class Drawn:
+    """What the batches held, counted as they passed (for readers that read as they go),
+    and the files they found unreadable."""
+
+    images: int = 0
+    annotations: int = 0
+    errors: list[InputError] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +139,7 @@ def lint_dataset(
     jobs: int = 1,
     max_findings: int | None = None,
     dropped: dict[str, tuple[Severity, int]] | None = None,
+    drawn: Drawn | None = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
@@ -148,6 +160,9 @@ def lint_dataset(
     `max_findings`: the first that many findings of each rule are kept, the others only
     counted, into `dropped` (code -> (severity, count)): memory stays bounded whatever a
     rule finds.
+
+    `drawn` gets the images and annotations the batches held and the reader errors met
+    while drawing them.
     """
     info = dataset.info
     ctx = ctx or RunContext()
@@ -172,6 +187,10 @@ def lint_dataset(
                     gallery=gallery, stats=classes is not None, progress=progress,
                     limit=max_findings)
     ctx = part.ctx or ctx
+    if drawn is not None:
+        drawn.images += part.images
+        drawn.annotations += part.annotations
+        drawn.errors += part.errors
     if facts is not None:
         facts.update(ctx.dataset_facts)
     broken = set(part.crashed)

@@ -21,6 +21,7 @@ from maskcheck.model import (
     Batch,
     DatasetInfo,
     Finding,
+    InputError,
     Location,
     Problem,
     RunContext,
@@ -41,6 +42,8 @@ class Partial:
     stats: classstats.ClassStats | None = None
     gallery: Gallery | None = None
     images: int = 0
+    annotations: int = 0
+    errors: list[InputError] = field(default_factory=list)  # what batches could not read
     ctx: RunContext | None = None  # with the dataset facts, once decided
     limit: int | None = None  # findings kept per rule; the others are only counted
     seen: dict[str, int] = field(default_factory=dict)  # findings per rule, kept or not
@@ -115,6 +118,9 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
         if isinstance(rule, DatasetRule):
             part.states[rule.code] = guarded(rule, lambda r=rule: r.initial(info))
     for batch in batches:
+        part.errors += batch.errors
+        if batch.errors and not len(batch.images) and not len(batch.anns):
+            continue  # only carries what a lazy reader could not read: nothing to check
         batch.ctx = ctx  # the facts below are decided from the setup (--images)
         if needed and len(batch.images):  # decided once, before any rule sees a batch
             ctx = replace(ctx, dataset_facts={f: f(batch) for f in needed})
@@ -132,6 +138,7 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
         if part.stats is not None:
             part.stats = classstats.accumulate(part.stats, batch)
         part.images += len(batch.images)
+        part.annotations += len(batch.anns)
         if progress is not None:
             progress(len(batch.images))
     part.ctx = ctx
@@ -142,7 +149,8 @@ def merge(info: DatasetInfo, rules: list[Rule], a: Partial, b: Partial) -> Parti
     """`a` then `b` (neighbours in batch order) as one Partial; a rule that crashed in
     either is crashed in both (its first crash is kept)."""
     out = Partial(findings=list(a.findings), crashed={**b.crashed, **a.crashed},
-                  images=a.images + b.images, ctx=a.ctx or b.ctx, gallery=a.gallery,
+                  images=a.images + b.images, annotations=a.annotations + b.annotations,
+                  errors=a.errors + b.errors, ctx=a.ctx or b.ctx, gallery=a.gallery,
                   limit=a.limit, seen=dict(a.seen), dropped_severity=dict(a.dropped_severity))
     kept: dict[str, int] = {}
     for f in a.findings:

@@ -334,6 +334,9 @@ class Batch:
     # Derived data several rules share, keyed by the function that computes it (`derived`).
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     ctx: RunContext = field(default_factory=RunContext)  # set by the engine
+    # Files a lazy reader found unreadable while drawing this batch (they reach the report's
+    # errors from whichever process drew it: the pool's workers, Dask's)
+    errors: list[InputError] = field(default_factory=list)
 
     def derived(self, make: Callable[[Batch], T]) -> T:
         """What `make(batch)` gives (the decoded geometry, the box fit, the file scan),
@@ -399,8 +402,9 @@ class Dataset:
     info: DatasetInfo
     _batches: Any  # Callable[[int | None], Iterator[Batch]]
     # A reader that reads as the batches are drawn (folders and shards of per-image files)
-    # cannot count in advance: (images, annotations) read so far, asked once they are drawn.
-    counted: Any = None  # Callable[[], tuple[int, int]] | None
+    # cannot count in advance: set (True) when the engine is to count images and annotations
+    # as the batches pass, in place of info.num_images / num_annotations.
+    counted: Any = None
     # Batches by number, for a pool that hands out batch numbers: size -> (how many,
     # batch_at(k)); None when the batches can only be drawn in turn.
     indexed: Any = None  # Callable[[int | None], tuple[int, Callable[[int], Batch]]] | None

@@ -15,10 +15,11 @@ read is one InputError naming `shard.tar:member.json`, and the others are still 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def shard_sources(path: Path) -> tuple[list[Source], list[InputError]]:
     errors: list[InputError] = []
     try:
         size = path.stat().st_size
-        tf = tarfile.open(path, "r:")
+        tf = tarfile.open(path, "r:")  # noqa: SIM115 (closed by the `with` below)
     except (tarfile.TarError, OSError, EOFError) as exc:
         return out, [InputError(str(path), f"not a readable tar shard: {exc}")]
     with tf:
@@ -195,59 +196,49 @@ def read(path: Path, options: dict[str, Any] | None = None) -> Iterator[Dataset 
             yield InputError(str(path), "no SA-1B JSON files (an 'image' object and its "
                                         "'annotations') here")
         return
-    late: list[InputError] = []  # members found unreadable as the batches are drawn
-    yield make_dataset(str(path), sources, late)
-    yield from late
+    yield make_dataset(str(path), sources)
 
 
-class _Progress:
-    """What has been read: counts, and where each image's annotations start (for the locator:
-    one int per image, not a row per annotation)."""
-
-    def __init__(self) -> None:
-        self.images = 0
-        self.anns = 0
-        self.ann_start: list[int] = []  # by image index; -1 for an unreadable file
-        self.done = 0  # sources drawn so far (a second pass over the batches reads again)
+# An annotation's index is its file's position and its place in the file, so it is the same
+# however the files are batched (a pool's worker, a Dask partition): no table of where each
+# file's annotations start. A 64 MiB member holds far fewer than 2**24 annotations.
+ANN_BITS = 24
+_ANN_MASK = (1 << ANN_BITS) - 1
 
 
-def make_dataset(where: str, sources: list[Source], late: list[InputError]) -> Dataset:
-    seen = _Progress()
-
+def make_dataset(where: str, sources: list[Source]) -> Dataset:
     def locate(section: str, index: int, **ids: Any) -> Location:
         if section == "images" and 0 <= index < len(sources):
             return Location(path=sources[index].where, pointer="/image", **ids)
-        if section == "annotations" and seen.ann_start:
-            starts = np.asarray(seen.ann_start)
-            k = int(np.searchsorted(starts, index, side="right")) - 1
-            if k >= 0:
-                return Location(path=sources[k].where, pointer=f"/annotations/{index - starts[k]}",
-                                **ids)
+        k = index >> ANN_BITS
+        if section == "annotations" and 0 <= k < len(sources):
+            return Location(path=sources[k].where, pointer=f"/annotations/{index & _ANN_MASK}",
+                            **ids)
         return Location(path=where, **ids)
 
     info = DatasetInfo(path=where, format=NAME, categories=_no_categories(),
                        num_images=len(sources), num_annotations=0, num_files=len(sources),
                        locator=locate, class_agnostic=True)
 
-    def batches(size: int | None) -> Iterator[Batch]:
-        step = max(len(sources) if not size or size <= 0 else size, 1)
-        first_pass = seen.done == 0
-        img_index = ann_index = 0
-        for s in range(0, len(sources), step):
-            chunk = sources[s:s + step]
-            batch, starts, errs = _read_chunk(info, chunk, img_index, ann_index)
-            if first_pass:
-                late.extend(errs)
-                seen.ann_start += starts
-                seen.images += len(chunk) - len(errs)
-                seen.anns += len(batch.anns)
-                seen.done += len(chunk)
-            img_index += len(chunk)
-            ann_index += len(batch.anns)
-            if len(batch.images):
-                yield batch
+    def step_of(size: int | None) -> int:
+        return max(len(sources) if not size or size <= 0 else size, 1)
 
-    return Dataset(info, batches, counted=lambda: (seen.images, seen.anns))
+    def batch_at(step: int, k: int) -> Batch:
+        batch, errors = _read_chunk(info, sources[k * step:(k + 1) * step], k * step)
+        batch.errors = errors
+        return batch
+
+    def batches(size: int | None) -> Iterator[Batch]:
+        step = step_of(size)
+        for k in range(-(-len(sources) // step)):
+            yield batch_at(step, k)
+
+    def indexed(size: int | None) -> tuple[int, Callable[[int], Batch]]:
+        step = step_of(size)
+        return -(-len(sources) // step), functools.partial(batch_at, step)
+
+    # counted: the files are read as the batches are drawn; the engine counts what they held
+    return Dataset(info, batches, counted=True, indexed=indexed)
 
 
 def _no_categories() -> Table:
@@ -290,19 +281,18 @@ def _decode(src: Source) -> tuple[_File, list[_Ann]]:
     return doc, anns
 
 
-def _read_chunk(info: DatasetInfo, chunk: list[Source], img_index: int,
-                ann_index: int) -> tuple[Batch, list[int], list[InputError]]:
-    """One batch from `chunk`; each file's first annotation index; the files that failed."""
+def _read_chunk(info: DatasetInfo, chunk: list[Source],
+                img_index: int) -> tuple[Batch, list[InputError]]:
+    """One batch from `chunk` (its first file is source `img_index`); the files that failed."""
     b = Builder(info.path, NAME, None)
     img_ids: list[Any] = []
     ann_ids: list[Any] = []
-    starts: list[int] = []
+    ann_index: list[int] = []
     errors: list[InputError] = []
     cols: dict[str, list[Any]] = {k: [] for k in (
         "predicted_iou", "stability_score", "crop_box", "point_coords", "raw_scores")}
     kept: list[int] = []  # chunk positions of the files read
     for pos, src in enumerate(chunk):
-        starts.append(ann_index + len(ann_ids))
         try:
             doc, anns = _decode(src)
         except InputProblem as exc:
@@ -320,6 +310,7 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source], img_index: int,
                       segmentation=None if seg == b"null" else seg,
                       area=a.area if type(a.area) in (int, float) else None)
             ann_ids.append(a.id)
+            ann_index.append(((img_index + pos) << ANN_BITS) | k)
             cols["predicted_iou"].append(_score(a.predicted_iou))
             cols["stability_score"].append(_score(a.stability_score))
             cols["raw_scores"].append(_raw_scores(a))
@@ -336,7 +327,7 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source], img_index: int,
         order = anns.index  # from_tables keeps file order inside an image, images in order
         ann_cols = _ids(ann_ids, "id", n_ann)
         ann_cols = {k: v[order] for k, v in ann_cols.items()}
-        ann_cols["index"] = ann_index + np.arange(n_ann, dtype=np.int64)
+        ann_cols["index"] = np.asarray(ann_index, dtype=np.int64)[order]
         img_of = object_column(img_ids)[anns.image_row]
         ann_cols.update(_ids(list(img_of), "image_id", n_ann))
         ann_cols["source_image_id"] = object_column(list(img_of))
@@ -346,7 +337,7 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source], img_index: int,
         ann_cols["crop_box"] = np.asarray(cols["crop_box"], dtype=np.float64).reshape(-1, 4)[order]
         ann_cols["point_coords"] = object_column(cols["point_coords"])[order]
         anns = anns.with_columns(**ann_cols)
-    return Batch(info=info, images=images, anns=anns), starts, errors
+    return Batch(info=info, images=images, anns=anns), errors
 
 
 def _empty_images() -> Table:
