@@ -237,9 +237,9 @@ def test_lint_tells_the_display_each_datasets_size(tmp_path, capsys, monkeypatch
     linted: list[int] = []
 
     class Recording(LintProgress):
-        def dataset_read(self, path: str, images: int) -> None:
+        def dataset_read(self, path: str, images: int, unit: str = "images") -> None:
             seen.append((path, images))
-            super().dataset_read(path, images)
+            super().dataset_read(path, images, unit)
 
         def __call__(self, images: int) -> None:
             linted.append(images)
@@ -256,6 +256,44 @@ def test_lint_tells_the_display_each_datasets_size(tmp_path, capsys, monkeypatch
     main(["lint", str(path), "--format", "json", "--batch-size", "7"])
     assert seen == [(str(path), 30)] and sum(linted) == 30 and len(linted) == 5
     json.loads(capsys.readouterr().out)  # the display never wrote to stdout
+
+
+def test_progress_counts_files_for_sa1b_shards(tmp_path, monkeypatch):
+    """Sharded per-image files are listed, not read, before linting: the bar's total is the
+    files the shards hold, and it counts files as they are read."""
+    import io
+    import tarfile
+
+    import maskcheck.cli as cli
+    from maskcheck.cli_progress import LintProgress
+
+    frames: list[str] = []
+
+    class Recording(LintProgress):
+        def __call__(self, images: int) -> None:
+            super().__call__(images)
+            frames.append(_frame(self))
+
+    def member(k: int) -> bytes:
+        return json.dumps({"image": {"image_id": k, "width": 8, "height": 8, "file_name": f"{k}.jpg"},
+                           "annotations": [{"id": k, "segmentation": {"size": [8, 8], "counts": "04000"},
+                                            "bbox": [0, 0, 1, 4], "area": 4, "predicted_iou": 0.9,
+                                            "stability_score": 0.9, "crop_box": [0, 0, 8, 8],
+                                            "point_coords": [[0.5, 1.5]]}]}).encode()
+
+    for shard in range(3):
+        with tarfile.open(tmp_path / f"sa_{shard:06d}.tar", "w") as tf:
+            for k in range(shard * 4, shard * 4 + 4):
+                data = member(k)
+                info = tarfile.TarInfo(f"sa_{k}.json")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(cli, "progress_allowed", lambda stream: True)
+    monkeypatch.setattr(cli, "LintProgress", Recording)
+    main(["lint", str(tmp_path), "--format", "json", "--batch-size", "5", "-j", "1"])
+    import re
+
+    assert [re.findall(r"(\d+/\d+) files", f) for f in frames] == [["5/12"], ["10/12"], ["12/12"]]
 
 
 def test_progress_shows_a_file_name_as_written():

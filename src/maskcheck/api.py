@@ -107,8 +107,9 @@ def lint(
         report.annotations += info.num_annotations
         report.files += info.num_files
         sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
-        if sized is not None:
-            sized(info.path, info.num_images)
+        if sized is not None:  # one file per image (SA-1B, per-image folders): count files
+            per_file = info.num_files == info.num_images and info.num_files > 1
+            sized(info.path, info.num_images, "files" if per_file else "images")
         facts: dict[Any, Any] = {}
         drawn = Drawn()
         report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,

@@ -57,9 +57,10 @@ class _WhenSized(ProgressColumn):
 class _Count(ProgressColumn):
     def render(self, task: Task) -> Text:
         done = int(task.completed)
+        unit = task.fields.get("unit", "images")
         if task.total is None:
-            return Text(f"{done:,} images" if done else "")
-        return Text(f"{done:,}/{int(task.total):,} images")
+            return Text(f"{done:,} {unit}" if done else "")
+        return Text(f"{done:,}/{int(task.total):,} {unit}")
 
 
 class LintProgress:
@@ -84,7 +85,9 @@ class LintProgress:
     def __call__(self, images: int) -> None:
         self.progress.advance(self.task, images)
 
-    def dataset_read(self, path: str, images: int) -> None:
-        """A dataset of `images` images was read: show a bar for it from here on."""
-        self.progress.reset(self.task, total=max(images, 1), completed=0,
+    def dataset_read(self, path: str, images: int, unit: str = "images") -> None:
+        """A dataset of `images` images was read (or listed, for a reader that reads as it
+        goes): show a bar for it from here on. `unit`: "files" where each image is a file of
+        its own (SA-1B, in folders or shards), so the count is the files read."""
+        self.progress.reset(self.task, total=max(images, 1), completed=0, unit=unit,
                             description=f"linting {visible(Path(path).name)}")
