@@ -169,7 +169,9 @@ def lint_dataset(
     rules = [r for r in plan.rules if (r.formats is None or info.format in r.formats)
              and not (r.needs_classes and info.class_agnostic)]
     needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
-    if jobs > 1 and batch_size == DEFAULT_BATCH_IMAGES:
+    if batch_size == DEFAULT_BATCH_IMAGES and dataset.batch_images:
+        batch_size = dataset.batch_images
+    elif jobs > 1 and batch_size == DEFAULT_BATCH_IMAGES:
         batch_size = POOL_BATCH_IMAGES
     indexed = dataset.indexed(batch_size) if dataset.indexed is not None else None
     count = indexed[0] if indexed is not None else 0

@@ -408,6 +408,9 @@ class Dataset:
     # Batches by number, for a pool that hands out batch numbers: size -> (how many,
     # batch_at(k)); None when the batches can only be drawn in turn.
     indexed: Any = None  # Callable[[int | None], tuple[int, Callable[[int], Batch]]] | None
+    # Images a batch should hold when the user gives no --batch-size, for a reader whose
+    # images carry many masks each (SA-1B: ~100): memory is bounded by the batch
+    batch_images: int | None = None
 
     def batches(self, batch_size: int | None = None) -> Iterator[Batch]:
         """Yield batches of `batch_size` images (None: everything in one batch)."""
