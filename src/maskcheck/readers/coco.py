@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from operator import attrgetter, itemgetter
+from itertools import repeat
+from operator import attrgetter, is_not, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,8 @@ def _field(records: list[Any], name: str) -> list[Any]:
 
 
 def _present(values: list[Any]) -> np.ndarray:
-    return np.fromiter((v is not MISSING for v in values), dtype=bool, count=len(values))
+    # a C-level map, not a generator: 0.03 s instead of 0.1 s on 860k annotations
+    return np.fromiter(map(is_not, values, repeat(MISSING)), dtype=bool, count=len(values))
 
 
 _HEAD_KIND = {ord("["): SegKind.POLYGONS, ord("{"): SegKind.RLE, ord("n"): SegKind.MISSING}
