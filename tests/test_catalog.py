@@ -75,7 +75,7 @@ def test_format_rules_declare_their_format_and_run_only_there(write_coco):
     from maskcheck.engine import lint_dataset, make_plan
     from maskcheck.readers.reading import read_all
 
-    families = {"MC41": "labelme", "MC42": "yolo", "MC44": "voc", "MC45": "cvat"}
+    families = {"MC41": "labelme", "MC42": "yolo", "MC44": "voc", "MC45": "cvat", "MC46": "sa1b"}
     for cls in BUILTIN:
         fmt = families.get(cls.code[:4])
         assert cls.formats == (frozenset({fmt}) if fmt else None), cls.code

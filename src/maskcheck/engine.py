@@ -125,6 +125,12 @@ def _stamp(plan: Plan, rule: Rule, problems: Iterable[Problem], out: list[Findin
     stamp(plan.severity_of(rule), rule, problems, out, info, batch)
 
 
+def applies(rule: Rule, info: DatasetInfo) -> bool:
+    """A format's rules run on that format only, class rules only where there are classes."""
+    return ((rule.formats is None or info.format in rule.formats)
+            and not (rule.needs_classes and info.class_agnostic))
+
+
 def lint_dataset(
     dataset: Dataset,
     plan: Plan,
@@ -166,8 +172,7 @@ def lint_dataset(
     """
     info = dataset.info
     ctx = ctx or RunContext()
-    rules = [r for r in plan.rules if (r.formats is None or info.format in r.formats)
-             and not (r.needs_classes and info.class_agnostic)]
+    rules = [r for r in plan.rules if applies(r, info)]
     needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
     if batch_size == DEFAULT_BATCH_IMAGES and dataset.batch_images:
         batch_size = dataset.batch_images

@@ -398,6 +398,7 @@ class RleStats:
         self.size = np.full((n, 2), -1, dtype=np.int64)  # (h, w) as written
         self.area = np.full(n, np.nan)
         self.extent = np.full((n, 4), np.nan)
+        self.runs: dict[int, np.ndarray] = {}  # run lengths of the good masks (point lookups)
         good: list[int] = []
         objs: list[dict[str, Any]] = []
         seg = geo.batch.anns.segmentation if len(self.rows) else None
@@ -417,6 +418,7 @@ class RleStats:
                 self.problem[r] = message
                 continue
             good.append(r)
+            self.runs[r] = runs
             objs.append({"size": list(size), "counts": counts})
             # the foreground runs, summed here: pycocotools' area() overflows a uint8
             # under numpy 2 when given more than 255 masks at once
@@ -428,6 +430,14 @@ class RleStats:
             self.rles = dict(zip(good, rles, strict=True))
         else:
             self.rles = {}
+
+
+def rle_hits(size: tuple[int, int], runs: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether pixels (x, y) (integer arrays inside the mask) are foreground: COCO's RLE
+    is column-major, alternating background and foreground runs from background."""
+    h = size[0]
+    k = np.searchsorted(np.cumsum(runs), x * h + y, side="right")
+    return (k % 2) == 1
 
 
 def _to_coco_rle(obj: dict[str, Any]) -> dict[str, Any]:

@@ -289,6 +289,10 @@ def discover(root: Path, roots: dict[str, Callable[[Path], bool]],
         else:
             found.claims.append(Claim(fmt, path))
     for (fmt, folder), members in groups.items():
+        if sa1b_found and fmt == "records-object":  # SA-1B's images without masks are its own
+            members = [p for p in members if not sa1b.sniff(p, among_sa1b=True)]
+            if not members:
+                continue
         found.claims.append(Claim(fmt, folder, members))
     if sa1b_found:  # its reader lists the folder's SA-1B files and shards again, by itself
         found.claims.append(Claim("sa1b", root))

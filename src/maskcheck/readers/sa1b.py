@@ -46,6 +46,7 @@ AGNOSTIC_ID = 1  # the one foreground class SAM trains, as the records reader gi
 _U: Any = msgspec.UNSET
 _NULL = msgspec.Raw(b"null")
 _SA_OBJECT = re.compile(rb'"image"\s*:\s*\{')
+_NO_ANNS = re.compile(rb'"annotations"\s*:\s*\[\s*\]')
 # Keys only SAM's output has: they tell SA-1B apart from records that nest their instances
 _SAM_KEYS = (b'"predicted_iou"', b'"stability_score"', b'"point_coords"', b'"crop_box"')
 
@@ -136,16 +137,21 @@ class Sources:
 
 
 # --------------------------------------------------------------------------------- detection
-def sniff(path: Path) -> bool:
-    """One image object, its annotations, and a key only SAM writes."""
-    return is_sa1b_head(files.read_head(path, 1 << 14))
+def sniff(path: Path, among_sa1b: bool = False) -> bool:
+    """The file's first 16 KiB look like SA-1B's (is_sa1b_head)."""
+    return is_sa1b_head(files.read_head(path, 1 << 14), among_sa1b)
 
 
-def is_sa1b_head(head: bytes) -> bool:
+def is_sa1b_head(head: bytes, among_sa1b: bool = False) -> bool:
+    """An image object, its annotations, and a key only SAM writes. `among_sa1b`: beside
+    SA-1B files, an image SAM found no mask in (an empty annotation list and SA-1B's
+    `image_id`) is one too; alone, it is as much a record file (readers/records.py)."""
     head = head.lstrip()
-    return (head.startswith(b"{") and _SA_OBJECT.search(head) is not None
-            and b'"annotations"' in head and b'"images"' not in head
-            and any(k in head for k in _SAM_KEYS))
+    if not (head.startswith(b"{") and _SA_OBJECT.search(head) is not None
+            and b'"annotations"' in head and b'"images"' not in head):
+        return False
+    return any(k in head for k in _SAM_KEYS) or (
+        among_sa1b and b'"image_id"' in head and _NO_ANNS.search(head) is not None)
 
 
 def is_shard(path: Path) -> bool:
@@ -236,7 +242,7 @@ def list_sources(path: Path) -> tuple[Sources, list[InputError]]:
             found, errs = shard_sources(p)
             out.extend(found)
             errors += errs
-        elif name.endswith(".json") and sniff(p):
+        elif name.endswith(".json") and sniff(p, among_sa1b=True):
             loose.setdefault(p.parent, []).append(p.name)
     for folder, names in loose.items():
         out.add(folder, False, names, [0] * len(names), [0] * len(names))
@@ -350,7 +356,8 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source],
     ann_index: list[int] = []
     errors: list[InputError] = []
     cols: dict[str, list[Any]] = {k: [] for k in (
-        "predicted_iou", "stability_score", "crop_box", "point_coords", "raw_scores")}
+        "predicted_iou", "stability_score", "crop_box", "point_coords", "raw_scores",
+        "has_crop_box", "has_point_coords")}
     kept: list[int] = []  # chunk positions of the files read
     for pos, src in enumerate(chunk):
         try:
@@ -376,6 +383,8 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source],
             cols["raw_scores"].append(_raw_scores(a))
             cols["crop_box"].append(_quad(a.crop_box))
             cols["point_coords"].append(_points(a.point_coords))
+            cols["has_crop_box"].append(a.crop_box is not _U)
+            cols["has_point_coords"].append(a.point_coords is not _U)
     batch = next(b.build().batches(None), None)
     images, anns = (batch.images, batch.anns) if batch is not None else (Table({}), Table({}))
     n_img, n_ann = len(b.img["file_name"]), len(ann_ids)
@@ -396,6 +405,8 @@ def _read_chunk(info: DatasetInfo, chunk: list[Source],
         ann_cols["raw_scores"] = object_column(cols["raw_scores"])[order]
         ann_cols["crop_box"] = np.asarray(cols["crop_box"], dtype=np.float64).reshape(-1, 4)[order]
         ann_cols["point_coords"] = object_column(cols["point_coords"])[order]
+        for key in ("has_crop_box", "has_point_coords"):
+            ann_cols[key] = np.asarray(cols[key], dtype=bool)[order]
         anns = anns.with_columns(**ann_cols)
     return Batch(info=info, images=images, anns=anns), errors
 
@@ -447,7 +458,7 @@ def _quad(value: Any) -> list[float]:
 
 
 def _points(value: Any) -> tuple[tuple[float, float], ...] | None:
-    """[[x, y], ...] as float pairs; None when absent or malformed."""
+    """[[x, y], ...] as float pairs; None when absent or malformed (has_point_coords tells)."""
     if type(value) is not list:
         return None
     out = []

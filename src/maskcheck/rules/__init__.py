@@ -1,7 +1,7 @@
 """Built-in rules: `BUILTIN` is every one of them, grouped by module.
 
 Families: MC0xx records and ids, MC1xx labels and distribution, MC2xx geometry, MC3xx image
-files, LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, framework and splits MC5xx. A rule's
+files, LabelMe MC41x, YOLO MC42x, VOC MC44x, CVAT MC45x, SA-1B MC46x, framework and splits MC5xx. A rule's
 module is named here beside its code; adding a rule is its class in its module, one line
 below, its page in rules/ and its cases in tests/.
 """
@@ -25,6 +25,7 @@ from maskcheck.rules import (
     labels,
     misspelled_keys,
     numbers,
+    sa1b_checks,
     splits,
     structure,
     voc_checks,
@@ -81,6 +82,8 @@ BUILTIN: tuple[type[Rule], ...] = (
     voc_checks.ImageWithoutAnnotationFile, voc_checks.AnnotationWithoutImage, voc_checks.InvalidBndbox,
     # MC450 MC451
     cvat_checks.UnlabelledShape, cvat_checks.MalformedCvatShape,
+    # MC460 MC461 MC462
+    sa1b_checks.PromptPointOutside, sa1b_checks.ScoreOutOfRange, sa1b_checks.CropBoxOutsideImage,
     # MC501 MC502 MC503 MC504
     framework.LabelOutOfRange, framework.NonContiguousIds, framework.NumClassesMismatch,
     framework.ClassListMismatch,

@@ -140,6 +140,8 @@ class NoNegativeImages(DatasetRule):
     name = "no-negative-images"
     summary = "Every image holds an instance: the model never sees a pure-background image."
     severity = Severity.INFO
+    # a detector's concern: SAM's class-agnostic masks cover every image by design
+    needs_classes = True
 
     def initial(self, info: DatasetInfo) -> PixelState:
         return PixelState()

@@ -7,47 +7,56 @@ from typing import Any
 
 import numpy as np
 
+from maskcheck import spill
 from maskcheck.ids import dict_key_ids
-from maskcheck.model import Batch, DatasetInfo, Problem, Severity, Table
+from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity, Table
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
+from maskcheck.spill import Pairs
 
-_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+def _where(first: Location, here: Location, section: str, index: int) -> str:
+    """The first occurrence as the reader places it: its pointer in the same file
+    (`/annotations/3`), file and pointer in another (SA-1B's shards)."""
+    if first.path != here.path:
+        return first.short()
+    return first.pointer if first.pointer is not None else f"/{section}/{index}"
 
 
 class _DuplicateIds(DatasetRule):
-    """Keeps (id, source index) pairs of one section; reports every repeat after the first."""
+    """Keeps (id, source index) pairs of one section; reports every repeat after the first.
+    Past spill.MEMORY_PAIRS pairs they go to disk, hash-partitioned by id (spill.py), so a
+    billion masks are searched exactly in bounded memory."""
 
     section_attr: str
     what: str
     consequence: str
 
-    def initial(self, info: DatasetInfo) -> tuple[np.ndarray, np.ndarray]:
-        return _EMPTY
+    def initial(self, info: DatasetInfo) -> Pairs:
+        return Pairs()
 
     def _table(self, batch: Batch) -> Table:
         raise NotImplementedError
 
-    def accumulate(self, state: tuple[np.ndarray, np.ndarray], batch: Batch) -> tuple:
+    def accumulate(self, state: Pairs, batch: Batch) -> Pairs:
         t = self._table(batch)
         if not len(t):
             return state
         ids, ok = dict_key_ids(t, "id")  # 1.0 and 1 are one key to pycocotools
-        return self.merge(state, (ids[ok], t.index[ok]))
+        return state.add(ids[ok], t.index[ok])
 
-    def merge(self, a: tuple, b: tuple) -> tuple:
-        return (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+    def merge(self, a: Pairs, b: Pairs) -> Pairs:
+        return a.merge(b)
 
-    def finalize(self, state: tuple[np.ndarray, np.ndarray], info: DatasetInfo) -> Iterator[Problem]:
-        ids, index = state
+    def finalize(self, state: Pairs, info: DatasetInfo) -> Iterator[Problem]:
+        for ids, index in spill.repeats(state):
+            yield from self._report(ids, index, info)
+
+    def _report(self, ids: np.ndarray, index: np.ndarray, info: DatasetInfo) -> Iterator[Problem]:
+        """`ids` sorted, each at least twice, with their indexes in order."""
         if not len(ids):
             return
-        order = np.lexsort((index, ids))
-        ids, index = ids[order], index[order]
         repeat = np.flatnonzero(ids[1:] == ids[:-1]) + 1
-        if not len(repeat):
-            return
-        # the first occurrence of each repeated id: start of its run
         run_start = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
         first_of = run_start[np.searchsorted(run_start, repeat, side="right") - 1]
         counts = dict(zip(*np.unique(ids[repeat], return_counts=True), strict=True))
@@ -57,7 +66,8 @@ class _DuplicateIds(DatasetRule):
             loc = info.locate(section, int(index[r]), **{self.id_key: value})
             yield Problem(
                 f"{self.what} {value} is used {int(counts[value]) + 1} times (first at "
-                f"/{section}/{int(index[f])}); {self.consequence}",
+                f"{_where(info.locate(section, int(index[f])), loc, section, int(index[f]))}); "
+                f"{self.consequence}",
                 loc, (1 if self.section_attr == "image_section" else 2, int(index[r])))
 
     id_key = "image_id"
