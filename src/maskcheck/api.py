@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from maskcheck import dask_engine
 from maskcheck.classstats import ClassTable
 from maskcheck.config import Config
 from maskcheck.engine import (
@@ -17,7 +19,7 @@ from maskcheck.engine import (
     lint_dataset,
     sort_key,
 )
-from maskcheck.errors import InputProblem
+from maskcheck.errors import InputProblem, UsageProblem
 from maskcheck.files import Skipped
 from maskcheck.gallery import Gallery
 from maskcheck.model import InputError, Report
@@ -28,6 +30,23 @@ from maskcheck.readers import reading as readers
 from maskcheck.rules.images import image_folder
 
 DEFAULT_MAX_FINDINGS = 10_000  # per rule; the rest are counted (Report.dropped)
+
+
+ENGINES = ("local", "dask")
+
+
+@contextlib.contextmanager
+def _engine(engine: str, scheduler: str | None, workers: int) -> Iterator[Any]:
+    """None for the local engine (this process, or a pool); a Dask client for `dask`."""
+    if engine not in ENGINES:
+        raise UsageProblem(f"--engine {engine!r}: choose {' or '.join(ENGINES)}")
+    if engine != "dask":
+        if scheduler is not None:
+            raise UsageProblem("--scheduler needs --engine dask")
+        yield None
+        return
+    with dask_engine.session(scheduler, workers) as client:
+        yield client
 
 
 def lint(
@@ -49,6 +68,8 @@ def lint(
     examples: int | None = None,
     jobs: int = 1,
     max_findings: int | None = DEFAULT_MAX_FINDINGS,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Report:
     """Lint annotation files or folders. Unreadable inputs land in `report.errors`.
 
@@ -60,7 +81,9 @@ def lint(
     look next to the annotation file).
 
     `jobs`: lint each dataset's batches in that many processes (0: every core); the
-    findings are those of `jobs=1`. `max_findings`: the first that many findings of each
+    findings are those of `jobs=1`. `engine="dask"` folds them on a Dask cluster instead:
+    the one at `scheduler` (`tcp://host:8786`), else a LocalCluster of `jobs` workers
+    started for this call; the findings are the same. `max_findings`: the first that many findings of each
     rule are kept (None: all), the others counted in `report.dropped` and a note.
 
     `examples` (the HTML report's `--html-examples`) also collects, per dataset, its class
@@ -90,40 +113,45 @@ def lint(
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
     workers = plan_jobs(jobs)
+    if engine not in ENGINES:
+        raise UsageProblem(f"--engine {engine!r}: choose {' or '.join(ENGINES)}")
+    if scheduler is not None and engine != "dask":
+        raise UsageProblem("--scheduler needs --engine dask")
     unchecked_images: list[str] = []
     gallery = Gallery(per_rule=examples) if examples is not None else None
     classes: list[ClassTable] | None = [] if examples is not None else None
-    for item in readers.read_all([Path(p) for p in paths], format, reader_options):
-        if isinstance(item, InputError):
-            report.errors.append(item)
-            continue
-        if isinstance(item, Skipped):
-            report.skipped.append(item)
-            continue
-        info = item.info
-        ctx = config.context(info, images_dir)
-        report.inputs.append({"path": info.path, "format": info.format})
-        report.images += info.num_images
-        report.annotations += info.num_annotations
-        report.files += info.num_files
-        sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
-        if sized is not None:  # one file per image (SA-1B, per-image folders): count files
-            per_file = info.num_files == info.num_images and info.num_files > 1
-            sized(info.path, info.num_images, "files" if per_file else "images")
-        facts: dict[Any, Any] = {}
-        drawn = Drawn()
-        report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
-                                        facts, gallery, classes, jobs=workers,
-                                        max_findings=max_findings, dropped=report.dropped,
-                                        drawn=drawn)
-        report.errors += drawn.errors
-        if item.counted:  # read as it went: the counts are known only now
-            report.images += drawn.images - info.num_images
-            report.annotations += drawn.annotations - info.num_annotations
-        folder = facts.get(image_folder)
-        if folder is not None and folder.not_found:
-            unchecked_images.append(info.path)
-        del item  # let a large split go before the next is read
+    with _engine(engine, scheduler, workers) as cluster:
+        for item in readers.read_all([Path(p) for p in paths], format, reader_options):
+            if isinstance(item, InputError):
+                report.errors.append(item)
+                continue
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                continue
+            info = item.info
+            ctx = config.context(info, images_dir)
+            report.inputs.append({"path": info.path, "format": info.format})
+            report.images += info.num_images
+            report.annotations += info.num_annotations
+            report.files += info.num_files
+            sized = getattr(progress, "dataset_read", None)  # a display that can show a bar now
+            if sized is not None:  # one file per image (SA-1B, per-image folders): count files
+                per_file = info.num_files == info.num_images and info.num_files > 1
+                sized(info.path, info.num_images, "files" if per_file else "images")
+            facts: dict[Any, Any] = {}
+            drawn = Drawn()
+            report.findings += lint_dataset(item, plan, batch_size, shuffle_seed, progress, summaries, ctx,
+                                            facts, gallery, classes, jobs=workers,
+                                            max_findings=max_findings, dropped=report.dropped,
+                                            drawn=drawn, cluster=cluster)
+            report.errors += drawn.errors
+            if item.counted:  # read as it went: the counts are known only now
+                report.images += drawn.images - info.num_images
+                report.annotations += drawn.annotations - info.num_annotations
+            folder = facts.get(image_folder)
+            if folder is not None and folder.not_found:
+                unchecked_images.append(info.path)
+            del item  # let a large split go before the next is read
     if unchecked_images:
         shown = ", ".join(unchecked_images[:3]) + (f" and {len(unchecked_images) - 3} more"
                                                    if len(unchecked_images) > 3 else "")

@@ -173,6 +173,14 @@ def lint(
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=0, metavar="N", show_default="every core",
         help="Lint in N processes; 1 lints in this one.")] = 0,
+    engine: Annotated[str, typer.Option(
+        metavar="ENGINE", help="local (this machine's processes, -j) or dask (a Dask "
+                               "cluster: --scheduler, else a LocalCluster of -j workers; "
+                               "needs maskcheck[dask]).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", show_default=False,
+        help="With --engine dask: the cluster's scheduler, e.g. tcp://host:8786. The data "
+             "must be on a path every worker can read.")] = None,
     max_findings: Annotated[int, typer.Option(
         min=1, metavar="N", help="Keep the first N findings of each rule and count the "
                                  "others (memory stays bounded).")] = DEFAULT_MAX_FINDINGS,
@@ -201,7 +209,8 @@ def lint(
                                 progress and not quiet and progress_allowed(sys.stderr), err, config,
                                 classes=classes, images_dir=images,
                                 examples=html_examples if outputs.wants_html(primary, extra)
-                                else None, jobs=jobs, max_findings=max_findings)
+                                else None, jobs=jobs, max_findings=max_findings,
+                                engine=engine, scheduler=scheduler)
 
     for e in report.errors:
         _say(str(e))
@@ -264,16 +273,16 @@ def _parse_fields(flags: list[str]) -> dict[str, str]:
 def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Console,
                        config: Config, classes: Path | None = None,
                        images_dir: Path | None = None, examples: int | None = None,
-                       jobs: int = 1, max_findings: int | None = None) -> Report:
+                       jobs: int = 1, max_findings: int | None = None,
+                       engine: str = "local", scheduler: str | None = None) -> Report:
     """flags -> config -> api: the plan, reader options and setup are resolved there, once."""
+    kw = {"batch_size": batch_size, "config": config, "classes": classes,
+          "images_dir": images_dir, "examples": examples, "jobs": jobs,
+          "max_findings": max_findings, "engine": engine, "scheduler": scheduler}
     if not show:
-        return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, examples=examples, jobs=jobs,
-                        max_findings=max_findings)
+        return run_lint(paths, **kw)
     with LintProgress(err) as display:  # api.lint tells it each dataset's size (dataset_read)
-        return run_lint(paths, batch_size=batch_size, config=config, classes=classes,
-                        images_dir=images_dir, progress=display, examples=examples, jobs=jobs,
-                        max_findings=max_findings)
+        return run_lint(paths, progress=display, **kw)
 
 
 @app.command("rules", cls=Command)

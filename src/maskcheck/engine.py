@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from maskcheck import classstats
+from maskcheck import classstats, dask_engine
 from maskcheck.catalog import all_rules, find_rule
 from maskcheck.classstats import ClassTable
 from maskcheck.errors import UsageProblem
@@ -146,6 +146,7 @@ def lint_dataset(
     max_findings: int | None = None,
     dropped: dict[str, tuple[Severity, int]] | None = None,
     drawn: Drawn | None = None,
+    cluster: Any = None,
 ) -> list[Finding]:
     """Map every rule over the batches, reduce the dataset rules, return the findings.
 
@@ -169,6 +170,9 @@ def lint_dataset(
 
     `drawn` gets the images and annotations the batches held and the reader errors met
     while drawing them.
+
+    `cluster`: a `distributed.Client` (`--engine dask`, dask_engine.py): the batches are
+    folded on its workers, as the pool folds them, and merged there in a tree.
     """
     info = dataset.info
     ctx = ctx or RunContext()
@@ -176,15 +180,19 @@ def lint_dataset(
     needed = list(dict.fromkeys(f for r in rules for f in r.dataset_facts))
     if batch_size == DEFAULT_BATCH_IMAGES and dataset.batch_images:
         batch_size = dataset.batch_images
-    elif jobs > 1 and batch_size == DEFAULT_BATCH_IMAGES:
+    elif (jobs > 1 or cluster is not None) and batch_size == DEFAULT_BATCH_IMAGES:
         batch_size = POOL_BATCH_IMAGES
     indexed = dataset.indexed(batch_size) if dataset.indexed is not None else None
     count = indexed[0] if indexed is not None else 0
+    if cluster is not None and indexed is not None:
+        part = _pooled(indexed, ctx, needed, shuffle_seed, functools.partial(
+            dask_engine.fold_on_cluster, cluster, info, rules, plan.severity_of),
+            gallery=gallery, stats=classes is not None, progress=progress, limit=max_findings)
     # a pool pays when there are several batches of images (not one and its orphans)
-    if jobs > 1 and count > 1 and info.num_images > (batch_size or info.num_images) and can_fork():
-        part = _pooled(dataset, plan, rules, indexed, ctx, needed, jobs, shuffle_seed,
-                       gallery=gallery, stats=classes is not None, progress=progress,
-                       limit=max_findings)
+    elif jobs > 1 and count > 1 and info.num_images > (batch_size or info.num_images) and can_fork():
+        part = _pooled(indexed, ctx, needed, shuffle_seed, functools.partial(
+            fold_in_pool, dataset, rules, plan.severity_of, jobs=jobs),
+            gallery=gallery, stats=classes is not None, progress=progress, limit=max_findings)
     else:
         batches: Iterable[Batch] = dataset.batches(batch_size)
         if shuffle_seed is not None:
@@ -229,21 +237,20 @@ def lint_dataset(
     return part.findings + list(part.crashed.values())
 
 
-def _pooled(dataset: Dataset, plan: Plan, rules: list[Rule],
-            indexed: tuple[int, Callable[[int], Batch]], ctx: RunContext, needed: list[Any],
-            jobs: int, shuffle_seed: int | None, *, gallery: Gallery | None, stats: bool,
-            progress: Progress | None, limit: int | None) -> Partial:
+def _pooled(indexed: tuple[int, Callable[[int], Batch]], ctx: RunContext, needed: list[Any],
+            shuffle_seed: int | None, fold_runs: Callable[..., Partial], **kw: Any) -> Partial:
+    """The batches by number, folded elsewhere by `fold_runs(order, batch_at, ctx, **kw)`
+    (a pool, a cluster) with the dataset facts decided here first, as fold would."""
     count, batch_at = indexed
     order = list(range(count))
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(order)
-    if needed:  # decided in the parent, on the first batch with images, as fold would
+    if needed:  # decided on the first batch with images, as fold would
         first = next((b for b in (batch_at(k) for k in order) if len(b.images)), None)
         if first is not None:
             first.ctx = ctx
             ctx = replace(ctx, dataset_facts={f: f(first) for f in needed})
-    return fold_in_pool(dataset, rules, plan.severity_of, order, batch_at, ctx, jobs,
-                        gallery=gallery, stats=stats, progress=progress, limit=limit)
+    return fold_runs(order, batch_at, ctx, **kw)
 
 
 def run_finalize(rule: DatasetRule, state: Any, info: DatasetInfo,
