@@ -96,6 +96,13 @@ class Builder:
               info_path: str | None = None, **facts: Any) -> Dataset:
         """The dataset. `facts` are the reader's other DatasetInfo fields (`facts`,
         `implied_target`, `other_label_uses`): the info is frozen once built."""
+        return assemble(*self.tables(categories, counts, info_path, **facts))
+
+    def tables(self, categories: Table | None = None, counts: bool = False,
+               info_path: str | None = None,
+               **facts: Any) -> tuple[DatasetInfo, Table, Table, np.ndarray]:
+        """What `build` batches: the info, the image and annotation tables in the order the
+        rows were added, and each annotation's image row (readers/lazy.py batches them)."""
         n_img = len(self.img["file_name"])
         images: dict[str, np.ndarray] = {
             "index": np.arange(n_img, dtype=np.int64),
@@ -161,7 +168,7 @@ class Builder:
                            class_source=self.classes.source if self.classes is not None else None,
                            num_files=max(1, len(set(self.img["path"]) | set(self.ann["path"]))),
                            locator=_locator(path, img_t, ann_t, self.classes), **facts)
-        return assemble(info, img_t, ann_t, image_row)
+        return info, img_t, ann_t, image_row
 
 
 def _column(values: list[Any]) -> np.ndarray:

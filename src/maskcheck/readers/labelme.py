@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import json
 import math
@@ -35,7 +36,7 @@ from maskcheck.columns import (
 )
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError, SegKind
-from maskcheck.readers import classmap, jsonio, keys
+from maskcheck.readers import classmap, jsonio, keys, lazy
 from maskcheck.readers.builder import Builder
 from maskcheck.readers.masks import MAX_MASK_PIXELS
 from maskcheck.shapes import LABELME_AREA_SHAPES, LABELME_POINTS
@@ -150,6 +151,13 @@ def read_files(files: list[Path], options: dict[str, Any],
             yield InputError(exc.path, exc.message)
             return
         where = where_one or str(folder)
+        if len(group) >= lazy.LAZY_MIN_FILES:  # read again batch by batch: bounded memory
+            errors, read_any, dataset = lazy.dataset(where, NAME, cmap, group,
+                                                     functools.partial(_read_unit, cmap=cmap))
+            yield from errors
+            if read_any:
+                yield dataset
+            continue
         builder = Builder(where, NAME, cmap)
         read_any = False
         for f in group:
@@ -160,6 +168,14 @@ def read_files(files: list[Path], options: dict[str, Any],
                 yield InputError(exc.path, exc.message)
         if read_any:
             yield builder.build()
+
+
+def _read_unit(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> list[InputError]:
+    try:
+        _read_file(b, path, cmap)
+    except InputProblem as exc:
+        return [InputError(exc.path, exc.message)]
+    return []
 
 
 def _read_file(b: Builder, path: Path, cmap: classmap.ClassMap | None) -> None:

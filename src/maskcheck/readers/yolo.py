@@ -49,7 +49,7 @@ from maskcheck.files import (
     walk,
 )
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap
+from maskcheck.readers import classmap, lazy
 from maskcheck.readers.builder import Builder
 from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 from maskcheck.targets import TARGETS
@@ -434,16 +434,23 @@ def _read_root(path: Path, options: dict[str, Any]) -> Iterator[Dataset | InputE
         # so that the cross-split rules compare them. The config travels with the first only:
         # data.yaml's own findings (MC426, MC427) are reported once, not once per split.
         one = len(todo) == 1 and split_of_pair(root, image_dir) is None
-        builder = Builder(str(path) if one else str(label_dir), NAME, cmap)
+        where = str(path) if one else str(label_dir)
         try:
-            special = _read_pair(builder, image_dir, label_dir)
+            units, special = _pair_units(image_dir, label_dir)
         except OSError as exc:
             yield InputError(str(label_dir), f"cannot read: {exc.strerror or exc}")
             continue
-        for where, reason in special:
-            yield InputError(where, reason)
+        for at, reason in special:
+            yield InputError(at, reason)
         # class 0 is a real class to Ultralytics (no background): its target is implied
-        yield builder.build(facts=cfg if n == 0 else None, implied_target=TARGETS["yolo"])
+        facts = {"facts": cfg if n == 0 else None, "implied_target": TARGETS["yolo"]}
+        if len(units) >= lazy.LAZY_MIN_FILES:  # read again batch by batch: bounded memory
+            yield lazy.dataset(where, NAME, cmap, units, _read_unit, **facts)[2]
+            continue
+        builder = Builder(where, NAME, cmap)
+        for unit in units:
+            _read_unit(builder, unit)
+        yield builder.build(**facts)
 
 
 def split_of_pair(root: Path, image_dir: Path) -> str | None:
@@ -462,23 +469,32 @@ def _image_size(path: Path) -> tuple[float | None, float | None]:
     return size if size is not None else (None, None)
 
 
-def _read_pair(b: Builder, image_dir: Path, label_dir: Path) -> list[tuple[str, str]]:
-    """Adds the pair's images and rows; returns (path, reason) of label entries not read."""
+# One image of a split: its key, its image file and its label file (either may be absent)
+_Unit = tuple[Path, Path | None, Path | None, Path]
+
+
+def _pair_units(image_dir: Path, label_dir: Path) -> tuple[list[_Unit], list[tuple[str, str]]]:
+    """The pair's images in key order, and (path, reason) of label entries not read."""
     images = {p.relative_to(image_dir).with_suffix(""): p for p in _images_in(image_dir)} \
         if image_dir.is_dir() else {}
     found, special = _labels_in(label_dir) if label_dir.is_dir() else ([], [])
     labels = {p.relative_to(label_dir).with_suffix(""): p for p in found}
-    for key in sorted(set(images) | set(labels)):
-        img, lab = images.get(key), labels.get(key)
-        w, h = _image_size(img) if img is not None else (None, None)
-        shown = str(lab if lab is not None else img)
-        row = b.add_image(str(img.relative_to(image_dir)) if img else str(key), w, h, shown)
-        b.extra_images.setdefault("has_image", []).append(img is not None)
-        b.extra_images.setdefault("image_file", []).append(str(img) if img is not None else None)
-        b.extra_images.setdefault("has_label_file", []).append(lab is not None)
-        b.extra_images.setdefault("bad_rows", []).append(
-            _read_label_file(b, row, lab, w, h) if lab is not None else [])
-    return special
+    return [(key, images.get(key), labels.get(key), image_dir)
+            for key in sorted(set(images) | set(labels))], special
+
+
+def _read_unit(b: Builder, unit: _Unit) -> list[InputError]:
+    """Adds one image and its label rows (what cannot be read is a column: no errors)."""
+    key, img, lab, image_dir = unit
+    w, h = _image_size(img) if img is not None else (None, None)
+    shown = str(lab if lab is not None else img)
+    row = b.add_image(str(img.relative_to(image_dir)) if img else str(key), w, h, shown)
+    b.extra_images.setdefault("has_image", []).append(img is not None)
+    b.extra_images.setdefault("image_file", []).append(str(img) if img is not None else None)
+    b.extra_images.setdefault("has_label_file", []).append(lab is not None)
+    b.extra_images.setdefault("bad_rows", []).append(
+        _read_label_file(b, row, lab, w, h) if lab is not None else [])
+    return []
 
 
 def _read_label_file(b: Builder, row: int, path: Path, w: float | None,
