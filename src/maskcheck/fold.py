@@ -141,6 +141,10 @@ def fold(info: DatasetInfo, rules: list[Rule], severity: Callable[[Rule], Severi
         part.annotations += len(batch.anns)
         if progress is not None:
             progress(len(batch.images))
+        # what was derived from the batch (its geometry) points back at it: a cycle that
+        # only the cyclic collector would free, which counts objects, not the bytes of their
+        # arrays, so several batches' worth piled up. Broken here, each batch goes at once
+        batch.cache.clear()
     part.ctx = ctx
     return part
 
