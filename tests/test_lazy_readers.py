@@ -96,3 +96,48 @@ def test_the_default_keeps_small_folders_eager(tmp_path):
     folder = labelme_folder(tmp_path / "lm")
     [d] = [d for d in read_all([folder]) if isinstance(d, Dataset)]
     assert d.batch_images is None and lint([folder]).images == 8
+
+
+def dirty_jsonl(path, apart: bool = False):
+    """Per-image and per-instance records, names and ids as labels, a broken line, blank
+    lines, a record that is no object, an instance out of its image: most record rules fire."""
+    mask = [[0, 1, 1], [0, 1, 1]]
+    lines = []
+    for k in range(9):
+        if k % 3 == 0:  # one line per instance, the image's lines together
+            lines += [json.dumps({"image_id": f"i{k}.jpg", "label": lab, "mask": mask,
+                                  "bbox": [1, 0, 2, 2]}) for lab in ("cat", "dog", 5)]
+        else:
+            lines.append(json.dumps({"image": f"i{k}.jpg", "labels": ["cat", "dgo"][: 1 + k % 2],
+                                     "masks": [mask, mask], "boxes": [[0, 0, 9, 9]]}))
+        if k == 4:
+            lines += ["", '{"image": "broken.jpg", "labels": [1', "[1, 2]"]
+    if apart:  # an image's records far apart: read whole, as the eager reader does
+        lines.append(json.dumps({"image_id": "i0.jpg", "label": "cat", "mask": mask}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("apart", [False, True])
+@pytest.mark.parametrize("kw", [{}, {"batch_size": 2}, {"batch_size": 3, "jobs": 2, "shuffle_seed": 5}])
+def test_jsonl_lazily_gives_the_eager_report(tmp_path, monkeypatch, apart, kw):
+    from maskcheck.readers import records
+
+    path = dirty_jsonl(tmp_path / "r.jsonl", apart)
+    monkeypatch.setattr(records, "LAZY_MIN_BYTES", 0)
+    eager, lazily, _ = reports([path], monkeypatch, **kw)
+    assert len({f["code"] for f in eager["findings"]}) >= 4
+    assert lazily == eager
+    monkeypatch.setattr(lazy, "LAZY_MIN_FILES", 1)
+    [d] = [d for d in read_all([path]) if isinstance(d, Dataset)]
+    assert (d.indexed is not None and d.batch_images == lazy.BATCH_FILES) == (not apart)
+
+
+def test_jsonl_lazy_datasets_hold_the_rule_contract(tmp_path, monkeypatch, always_lazy):
+    from maskcheck.readers import records
+
+    monkeypatch.setattr(records, "LAZY_MIN_BYTES", 0)
+    datasets = [d for d in read_all([dirty_jsonl(tmp_path / "r.jsonl")]) if isinstance(d, Dataset)]
+    assert [d.batch_images for d in datasets] == [lazy.BATCH_FILES]
+    failures, _ = check_group(datasets)
+    assert not failures, "\n".join(failures)

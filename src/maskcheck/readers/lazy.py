@@ -1,4 +1,4 @@
-"""Folders of per-image files (LabelMe, YOLO) read in memory bounded by the batch.
+"""Per-image units (LabelMe and YOLO files, a large JSONL's lines) read in memory bounded by the batch.
 
 Two passes over the files, `BATCH_FILES` at a time. The first reads every file into a
 throwaway Builder and keeps only small state: where each file's images and annotations
@@ -54,9 +54,11 @@ def _categories(used: set[int]) -> Table:
 
 
 def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
-            read_unit: ReadUnit, **facts: Any) -> tuple[list[InputError], bool, Dataset]:
+            read_unit: ReadUnit, counts: bool = False,
+            **facts: Any) -> tuple[list[InputError], bool, Dataset]:
     """(errors met, whether some file read without error, the dataset) of `units`, each
-    read into a Builder by `read_unit`, which returns the errors it met."""
+    read into a Builder by `read_unit`, which returns the errors it met. `counts`: the
+    images keep the labels, masks and boxes their records declare (Builder.tables)."""
     n = len(units)
     img_start = np.zeros(n + 1, dtype=np.int64)
     ann_start = np.zeros(n + 1, dtype=np.int64)
@@ -66,6 +68,7 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
     errors: list[InputError] = []
     clean = False
     num_files = 0
+    last_paths: set[str] = set()
     base_img = base_ann = 0
     for lo in range(0, n, BATCH_FILES):
         b = Builder(where, fmt, classes)
@@ -82,7 +85,10 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
             cols = b._category_ids()
             used.update(cols["category_id"][cols["category_id_ok"]].tolist())
         problems += b.problems
-        num_files += len(set(b.img["path"]) | set(b.ann["path"]))
+        # a file read by neighbouring batches (a JSONL's lines) is counted once
+        paths = set(b.img["path"]) | set(b.ann["path"])
+        num_files += len(paths - last_paths)
+        last_paths = paths
         base_img += len(b.img["file_name"])
         base_ann += len(b.ann["image_row"])
 
@@ -90,7 +96,7 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
     def unit_locator(pos: int) -> Callable[..., Location]:
         b = Builder(where, fmt, classes)
         read_unit(b, units[pos])
-        return b.tables()[0].locator
+        return b.tables(counts=counts)[0].locator
 
     def locate(section: str, index: int, **ids: Any) -> Location:
         if section == "categories":
@@ -112,12 +118,12 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
         b = Builder(where, fmt, classes)
         for pos in range(lo, hi):
             read_unit(b, units[pos])  # its errors were reported by the first pass
-        _, images, anns, image_row = b.tables(cats)
+        _, images, anns, image_row = b.tables(cats, counts=counts)
         i0, a0 = int(img_start[lo]), int(ann_start[lo])
         errs: list[InputError] = []
         if len(images) != img_start[hi] - i0 or len(anns) != ann_start[hi] - a0:
-            errs.append(InputError(where, "files changed while being linted: the rows of "
-                                          f"files {lo + 1}-{hi} differ from the first read"))
+            errs.append(InputError(where, "files changed while being linted: images "
+                                          f"{lo + 1}-{hi} read differently the second time"))
         img_cols = {"index": images.index + i0, "id": images.id + i0}
         img_cols.update({name[2:]: _cast(b.extra_images.get(name[2:], []), k_)
                          for name, k_ in kinds.items() if name.startswith("i:")})

@@ -40,7 +40,7 @@ from maskcheck.columns import (
 )
 from maskcheck.errors import InputProblem
 from maskcheck.model import Dataset, InputError
-from maskcheck.readers import classmap, coco, jsonio
+from maskcheck.readers import classmap, coco, jsonio, lazy
 from maskcheck.readers.builder import Builder
 
 NAME = "records"
@@ -216,6 +216,11 @@ def _not_json(name: str) -> Any:
 
 def _read_files(files: list[Path], where: str, fields: dict[str, str],
                 cmap: classmap.ClassMap | None, single: bool) -> Iterator[Dataset | InputError]:
+    if single and len(files) == 1 and _lazy_jsonl(files[0]):
+        found = _jsonl_images(files[0], fields)
+        if found is not None:
+            yield from _read_jsonl_lazily(files[0], where, fields, cmap, *found)
+            return
     loaded: list[tuple[Path, list[tuple[Any, str, int]]]] = []
     for f in files:
         try:
@@ -237,6 +242,120 @@ def _read_files(files: list[Path], where: str, fields: dict[str, str],
         for rec, prefix, line in recs:
             _record(b, images, str(f), rec, prefix, line, fields, labelled)
     yield b.build(counts=True)
+
+
+# ------------------------------------------------------------------- large JSONL, lazily
+# A JSONL file of this size or more whose images each sit on consecutive lines (one line an
+# image, as SA-1B-style exports write them) is read batch by batch (readers/lazy.py): a first
+# pass finds where each image's lines start; batches read their lines again by offset.
+LAZY_MIN_BYTES = 1024**2
+
+
+def _lazy_jsonl(path: Path) -> bool:
+    name = path.name.lower()
+    try:
+        return (name.endswith(_JSONL) and files.is_regular_file(path)
+                and path.stat().st_size >= LAZY_MIN_BYTES
+                and not files.read_head(path, 4).startswith(b"\xef\xbb\xbf"))
+    except OSError:
+        return False
+
+
+class _Runs:
+    """Each image's lines: byte offsets [start, end) and the first line's number."""
+
+    def __init__(self, path: Path, starts: list[int], ends: list[int], lines: list[int]) -> None:
+        self.path = path
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.ends = np.asarray(ends, dtype=np.int64)
+        self.lines = np.asarray(lines, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, k: int) -> tuple[Path, int, int, int]:
+        return self.path, int(self.starts[k]), int(self.ends[k]), int(self.lines[k])
+
+
+def _unit_key(rec: Any, line: int, fields: dict[str, str]) -> Any:
+    """The image a record belongs to, as _record finds it (a line of its own without one)."""
+    if isinstance(rec, dict):
+        key, img = _pick(rec, "image", fields)
+        if key:
+            return _image_key(img)
+    return ("record", line)
+
+
+def _jsonl_images(path: Path, fields: dict[str, str]) -> tuple[_Runs, bool] | None:
+    """(each image's lines, whether any record is labelled), or None when the file is to be
+    read whole: an image's lines apart, fewer images than are worth batching, no record
+    the reader knows (the eager path says so), or a file that cannot be read."""
+    starts: list[int] = []
+    ends: list[int] = []
+    lines: list[int] = []
+    seen: set[int] = set()  # hashes of the images met: a repeat after others means apart
+    known = labelled = False
+    prev: Any = object()
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            for no, line in enumerate(fh, 1):
+                begin, offset = offset, offset + len(line)
+                if not line.strip():
+                    if ends:
+                        ends[-1] = offset
+                    continue
+                try:
+                    rec = _decode(line)
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                    rec = None
+                known = known or _known(rec, fields)
+                labelled = labelled or _has_label(rec, fields)
+                key = _unit_key(rec, no, fields)
+                if key == prev:
+                    ends[-1] = offset
+                    continue
+                h = hash(key) if not isinstance(key, dict | list) else hash(repr(key))
+                if h in seen:
+                    return None  # maybe a hash collision: the eager path decides
+                seen.add(h)
+                prev = key
+                starts.append(begin)
+                ends.append(offset)
+                lines.append(no)
+    except (OSError, TypeError):
+        return None
+    if not known or len(starts) < lazy.LAZY_MIN_FILES:
+        return None
+    return _Runs(path, starts, ends, lines), labelled
+
+
+def _read_jsonl_lazily(path: Path, where: str, fields: dict[str, str],
+                       cmap: classmap.ClassMap | None, runs: _Runs,
+                       labelled: bool) -> Iterator[Dataset | InputError]:
+    def read_unit(b: Builder, unit: tuple[Path, int, int, int]) -> list[InputError]:
+        src, start, end, first = unit
+        try:
+            with src.open("rb") as fh:
+                fh.seek(start)
+                data = fh.read(end - start)
+        except OSError as exc:
+            return [InputError(str(src), f"cannot read: {exc.strerror or exc}")]
+        images: dict[tuple[str, Any], int] = {}
+        for no, line in enumerate(data.split(b"\n"), first):
+            if not line.strip():
+                continue
+            try:
+                rec = _decode(line)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                rec = None  # one broken line: malformed-record, not the file
+            _record(b, images, str(src), rec, "", no, fields, labelled)
+        return []
+
+    errors, read_any, dataset = lazy.dataset(where, NAME, cmap, runs, read_unit, counts=True)
+    yield from errors
+    if read_any:
+        yield dataset
 
 
 def _known(rec: Any, fields: dict[str, str]) -> bool:
