@@ -83,8 +83,9 @@ def lint(
     `jobs`: lint each dataset's batches in that many processes (0: every core); the
     findings are those of `jobs=1`. `engine="dask"` folds them on a Dask cluster instead:
     the one at `scheduler` (`tcp://host:8786`), else a LocalCluster of `jobs` workers
-    started for this call; the findings are the same. `max_findings`: the first that many findings of each
-    rule are kept (None: all), the others counted in `report.dropped` and a note.
+    started for this call; the findings are the same. `max_findings`: the first that many
+    findings of each rule are kept (None: all), the others counted in `report.dropped`
+    and a note.
 
     `examples` (the HTML report's `--html-examples`) also collects, per dataset, its class
     table (`report.classes`) and, per rule, up to that many findings with a snapshot of
@@ -113,10 +114,6 @@ def lint(
         report.errors.append(InputError(str(images_dir), "--images: no such folder"))
         return report
     workers = plan_jobs(jobs)
-    if engine not in ENGINES:
-        raise UsageProblem(f"--engine {engine!r}: choose {' or '.join(ENGINES)}")
-    if scheduler is not None and engine != "dask":
-        raise UsageProblem("--scheduler needs --engine dask")
     unchecked_images: list[str] = []
     gallery = Gallery(per_rule=examples) if examples is not None else None
     classes: list[ClassTable] | None = [] if examples is not None else None

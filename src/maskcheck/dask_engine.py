@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from maskcheck.errors import UsageProblem
-from maskcheck.fold import Partial, fold, merge
+from maskcheck.fold import Partial, merge
 from maskcheck.gallery import Gallery
 from maskcheck.model import Batch, DatasetInfo, RunContext, Severity
+from maskcheck.pool import Job, fold_run
 from maskcheck.registry import Rule
 
 PARTITIONS_PER_WORKER = 4  # a slow partition does not leave the others idle at the end
@@ -32,27 +32,7 @@ class ClusterFailed(UsageProblem):
     """The cluster could not run the lint (a worker died, a task did not ship): one line."""
 
 
-@dataclass
-class _Job:
-    """What every worker needs, scattered once (cloudpickle ships `batch_at`'s closure)."""
-
-    info: DatasetInfo
-    rules: list[Rule]
-    severity: Callable[[Rule], Severity]
-    batch_at: Callable[[int], Batch]
-    ctx: RunContext
-    per_rule: int | None
-    stats: bool
-    limit: int | None
-
-
-def _fold_run(job: _Job, run: list[int]) -> Partial:
-    gallery = Gallery(per_rule=job.per_rule) if job.per_rule is not None else None
-    return fold(job.info, job.rules, job.severity, (job.batch_at(k) for k in run), job.ctx,
-                needed=[], gallery=gallery, stats=job.stats, limit=job.limit)
-
-
-def _merge(job: _Job, a: Partial, b: Partial) -> Partial:
+def _merge(job: Job, a: Partial, b: Partial) -> Partial:
     return merge(job.info, job.rules, a, b)
 
 
@@ -113,13 +93,13 @@ def fold_on_cluster(client: Any, info: DatasetInfo, rules: list[Rule],
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     runs = runs_of(order, workers)
-    job = _Job(info, rules, severity, batch_at, ctx,
+    job = Job(info, rules, severity, batch_at, ctx,
                None if gallery is None else gallery.per_rule, stats, limit)
     shared = None
     try:
         # hash=False: tokenizing a job that carries a dataset's tables would cost a full pass
         [shared] = client.scatter([job], broadcast=True, hash=False)
-        level = [client.submit(_fold_run, shared, run, pure=False) for run in runs]
+        level = [client.submit(fold_run, shared, run, pure=False) for run in runs]
         # the bar moves as partitions finish: only their image counts come back here
         counted = [client.submit(_images, part, pure=False) for part in level]
         while len(level) > 1:  # neighbours merge: batch order is kept at every level

@@ -37,8 +37,9 @@ def can_fork() -> bool:
 
 
 @dataclass
-class _Job:
-    """What the forked workers inherit (never pickled: fork copies it)."""
+class Job:
+    """What a worker folds with: the forked workers inherit it (fork copies it), a Dask
+    cluster's get it scattered once (dask_engine.py)."""
 
     info: DatasetInfo
     rules: list[Rule]
@@ -50,15 +51,19 @@ class _Job:
     limit: int | None
 
 
-_JOB: _Job | None = None
+_JOB: Job | None = None
 
 
-def _work(order: Sequence[int]) -> Partial:
-    job = _JOB
-    assert job is not None, "a pool worker runs only inside fold_in_pool"
+def fold_run(job: Job, order: Sequence[int]) -> Partial:
+    """The batches `order`, drawn and folded in a worker."""
     gallery = Gallery(per_rule=job.per_rule) if job.per_rule is not None else None
     return fold(job.info, job.rules, job.severity, (job.batch_at(k) for k in order), job.ctx,
                 needed=[], gallery=gallery, stats=job.stats, limit=job.limit)
+
+
+def _work(order: Sequence[int]) -> Partial:
+    assert _JOB is not None, "a pool worker runs only inside fold_in_pool"
+    return fold_run(_JOB, order)
 
 
 def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule], Severity],
@@ -70,7 +75,7 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
     global _JOB
     step = max(1, -(-len(order) // (jobs * CHUNKS_PER_JOB)))
     runs = [order[i:i + step] for i in range(0, len(order), step)]
-    _JOB = _Job(dataset.info, rules, severity, batch_at, ctx,
+    _JOB = Job(dataset.info, rules, severity, batch_at, ctx,
                 None if gallery is None else gallery.per_rule, stats, limit)
     # the collector would write into the header of every object the workers inherit,
     # copying pages the workers could share with this process: leave those objects alone
