@@ -154,6 +154,7 @@ def test_json_report_shape(capsys, write_coco):
                    'name; categories define "defect_type_a" as id 1',
         "location": {"path": str(path), "pointer": "/annotations/2", "image_id": 2,
                      "annotation_id": 3, "category_id": 1},
+        "fix": {"applicability": "safe", "message": 'category_id "defect_type_a" -> 1'},
     }]
 
 

@@ -202,3 +202,24 @@ def test_the_filter_misses_nothing_the_raster_would_report():
 
 def test_spike_reach_is_the_smallest_raster_tolerance():
     assert raster.SPIKE_REACH == BOX_PIXELS + RASTER_SLACK == geometry_boxes.BOX_PIXELS + 4
+
+
+def test_a_vertex_far_off_the_image_is_not_rasterized(write_coco):
+    """pycocotools walks each edge before clipping: a vertex at 1e12 asked 24 GB of it and
+    crashed. Such a polygon is reported (outside the image) and not drawn; a near one is."""
+    import resource
+
+    far = [[10, 10, 1e12, 10, 30, 30, 10, 30]]
+    near = [[10, 10, 150, 10, 30, 30, 10, 30]]  # beyond the 100-pixel image, within reach
+    doc = coco_doc()
+    doc["annotations"] = [coco_ann(1, far, [10, 10, 20, 20]), coco_ann(2, near, [10, 10, 20, 20])]
+    doc["annotations"][0]["image_id"] = doc["annotations"][1]["image_id"] = 1
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = lint([write_coco(doc)])
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500 * 1024  # KiB
+    assert not [f for f in report.findings if f.code == "MC000"]
+    by_code = {(f.code, f.location.pointer) for f in report.findings}
+    assert {("MC205", "/annotations/0/segmentation/0"), ("MC205", "/annotations/1/segmentation/0")} <= by_code
+    assert raster.within_reach(np.array(near[0], dtype=float), 80, 100)
+    assert not raster.within_reach(np.array(far[0]), 80, 100)
+    assert not raster.within_reach(np.array([1.0, np.inf]), 80, 100)

@@ -29,6 +29,9 @@ def test_page_is_complete(rule):
     assert not missing, f"{rule.code}: sections missing: {missing}"
     for option in rule.options:
         assert f"`{option.name}`" in found["Options"], f"{rule.code}: option {option.name} undocumented"
+    # what `maskcheck fix` does, as the rule declares it
+    opening = {"none": "No fix: ", "safe": "Safe", "unsafe": "Unsafe"}[rule.fix_safety]
+    assert found["Fix safety"].startswith(opening), f"{rule.code}: Fix safety must open with {opening!r}"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.code}-{r.name}")

@@ -22,6 +22,8 @@ from maskcheck.config import Config, blocked_message, load_config, parse_severit
 from maskcheck.docs import page_text
 from maskcheck.engine import DEFAULT_BATCH_IMAGES, Plan
 from maskcheck.errors import UsageProblem
+from maskcheck.fix.run import Outcome as FixOutcome
+from maskcheck.fix.run import fix as run_fix
 from maskcheck.gallery import DEFAULT_EXAMPLES
 from maskcheck.model import Report, Severity
 from maskcheck.plugins import load_entry_points
@@ -285,19 +287,90 @@ def _run_with_progress(paths: list[Path], batch_size: int, show: bool, err: Cons
         return run_lint(paths, progress=display, **kw)
 
 
+@app.command("fix", cls=Command)
+def fix_command(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Annotation files or folders to repair (what `lint` reads). Only files inside "
+             "these paths are written.", show_default=False)],
+    show_diff: Annotated[bool, typer.Option(
+        "--diff", help="Print what would change as a unified diff (for `patch -p1`) and write "
+                       "nothing; exit 1 when something would change.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option(
+        "--unsafe-fixes", help="Also apply the fixes that may pick the wrong value (see each "
+                               "rule's Fix safety).")] = False,
+    backup: Annotated[bool, typer.Option(
+        "--backup/--no-backup", help="Keep the original beside each file written, as FILE.orig "
+                                     "(the default).")] = True,
+    select: Annotated[list[str] | None, typer.Option(
+        metavar="CODE", rich_help_panel=_RULES, show_default="ALL",
+        help="Fix only these rules' findings: codes, prefixes or names.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(
+        metavar="CODE", rich_help_panel=_RULES, show_default=False,
+        help="Leave these rules' findings alone.")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", rich_help_panel=_CONFIG, show_default="as lint finds it",
+        help="Use this config file.")] = None,
+) -> None:
+    """Repair what is safe to repair, in place (atomically, with a backup), or show the diff."""
+    load_entry_points()
+    config = _config(paths, config_file, select=select, ignore=ignore, extend_select=None,
+                     severity=None, target=None)
+    outcome = run_fix(paths, show_diff=show_diff, unsafe=unsafe_fixes, backup=backup,
+                      config=config)
+    for e in outcome.errors:
+        _say(str(e))
+    if show_diff:
+        sys.stdout.write("".join(outcome.diffs))
+        n = len(outcome.fixed)  # on stderr, as ruff says it: stdout is the patch
+        _say(f"{n:,} fix(es) in {len(outcome.diffs):,} file(s) would be applied" if n else
+             "nothing to fix")
+        raise typer.Exit(EXIT_ERROR if outcome.errors else EXIT_FINDINGS if outcome.diffs
+                         else EXIT_CLEAN)
+    for line in fix_summary(outcome, unsafe_fixes):
+        typer.echo(line)
+    report = outcome.after or outcome.before
+    if outcome.errors:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(_exit_code(report, "error"))
+
+
+def fix_summary(outcome: FixOutcome, unsafe: bool) -> list[str]:
+    """What was fixed (per rule), where, and what remains."""
+    lines = []
+    by_rule = outcome.fixed_by_rule()
+    if by_rule:
+        rules = ", ".join(f"{code} {n:,}" for code, n in sorted(by_rule.items()))
+        kept = ", ".join(str(b) for b in outcome.backups[:3]) + (
+            " ..." if len(outcome.backups) > 3 else "")
+        lines.append(f"fixed {sum(by_rule.values()):,} finding(s) in {len(outcome.written):,} "
+                     f"file(s) ({rules})" + (f"; originals kept as {kept}" if kept else ""))
+    else:
+        lines.append("nothing to fix")
+    remaining = outcome.remaining()
+    left = f"{len(remaining):,} finding(s) remain"
+    more = outcome.unsafe_fixable() if not unsafe else 0
+    if more:
+        left += f"; --unsafe-fixes would repair {more:,} of them"
+    if outcome.plan.not_applied:
+        left += (f"; {len(outcome.plan.not_applied):,} fix(es) not applied "
+                 f"({outcome.plan.not_applied[0][1]})")
+    lines.append(left + " (maskcheck lint shows them)")
+    return lines
+
+
 @app.command("rules", cls=Command)
 def list_rules(
     output_format: Annotated[str, typer.Option(
         "--format", "-f", metavar="FORMAT", help="Print as text or json.")] = "text",
 ) -> None:
-    """List every rule: code, name, default severity and summary."""
+    """List every rule: code, name, default severity, fix safety and summary."""
     load_config()  # plugins: installed ones and those the config here names
     rules = all_rules()
     if output_format == "json":
         import json
 
         typer.echo(json.dumps([{"code": r.code, "name": r.name, "severity": str(r.severity),
-                                "summary": r.summary,
+                                "summary": r.summary, "fix": r.fix_safety,
                                 "options": [{"name": o.name, "type": o.type.__name__,
                                              "default": o.default, "help": o.help}
                                             for o in r.options]} for r in rules], indent=2))
@@ -305,10 +378,11 @@ def list_rules(
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for col in ("code", "name", "severity", "summary"):
+    for col in ("code", "name", "severity", "fix", "summary"):
         table.add_column(col)
-    for r in rules:
-        table.add_row(r.code, r.name, str(r.severity), r.summary)
+    for r in rules:  # fix: what `maskcheck fix` does (safe, unsafe: with --unsafe-fixes)
+        table.add_row(r.code, r.name, str(r.severity), "" if r.fix_safety == "none" else r.fix_safety,
+                      r.summary)
     _stdout_console().print(table)
 
 

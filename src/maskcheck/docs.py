@@ -34,7 +34,8 @@ def page_text(rule: type[Rule]) -> str | None:
 HELP_URI = "https://github.com/maskcheck/maskcheck/blob/main/rules/{code}.md"
 
 
-SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "How to fix", "Options")
+SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "How to fix", "Fix safety",
+            "Options")
 
 
 def sections(text: str) -> dict[str, str]:

@@ -602,7 +602,11 @@ def mask_rles(geo: BatchGeometry, rows: np.ndarray) -> list[dict[str, Any]]:
             continue
         h, w = geo.image_h[r], geo.image_w[r]  # callers pass rows of images of known size
         lo, hi = np.searchsorted(p.row, [r, r + 1])
-        polys = [p.coords[s:s + n].tolist() for s, n in zip(p.start[lo:hi], p.length[lo:hi], strict=True)]
+        # far-off vertices clipped to the reach pycocotools can walk (raster.RASTER_REACH):
+        # for an overlap measure inside the image that is close enough
+        reach = raster.RASTER_REACH * max(h, w)
+        polys = [np.clip(np.nan_to_num(p.coords[s:s + n]), -reach, max(h, w) + reach).tolist()
+                 for s, n in zip(p.start[lo:hi], p.length[lo:hi], strict=True)]
         out.append(mask_utils.merge(mask_utils.frPyObjects(polys, int(h), int(w))))
     return out
 

@@ -166,15 +166,31 @@ class At:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """How `maskcheck fix` repairs a finding, at the finding's location (`at` below it:
+    "/area"): `value` replaces what is there (in JSON, the value at that pointer) or, with
+    `delete`, the record there is removed. `safe` fixes run by default; the others only
+    with --unsafe-fixes. `what` says it in a few words ("area 1600 -> 1584.5")."""
+
+    value: Any = None
+    safe: bool = True
+    what: str = ""
+    at: str = ""
+    delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """What a rule yields: a message and where. The engine stamps code, rule and severity.
 
     `location` is an `At` (the engine resolves it and derives `order`), or a `Location`
-    built by the rule with its own `order`, as plugins written for 0.1 do."""
+    built by the rule with its own `order`, as plugins written for 0.1 do. `fix`: the
+    repair, for a rule whose `fix_safety` says it has one."""
 
     message: str
     location: Location | At
     order: tuple = ()  # a sort key in source order; pointers sort wrongly as text
+    fix: Fix | None = field(default=None, compare=False)
 
 
 def _below(loc: Location, sub: str) -> Location:
@@ -214,15 +230,21 @@ class Finding:
     message: str
     location: Location
     order: tuple = ()
+    # not part of a finding's identity (baselines, sets): the same defect, however repaired
+    fix: Fix | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "code": self.code,
             "rule": self.rule,
             "severity": str(self.severity),
             "message": self.message,
             "location": self.location.to_dict(),
         }
+        if self.fix is not None:  # as ruff's JSON says it: what `fix` would do, and whether by default
+            out["fix"] = {"applicability": "safe" if self.fix.safe else "unsafe",
+                          "message": self.fix.what}
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,10 @@ class Rule:
     # About classes (their ids, names, counts, the class list): a class-agnostic dataset
     # (SA-1B's masks have no class) is not judged by it.
     needs_classes: ClassVar[bool] = False
+    # What `maskcheck fix` can do about its findings: "none", "safe" (applied by default:
+    # the repaired value is the only one the data supports) or "unsafe" (--unsafe-fixes:
+    # it may pick the wrong side). The rule page's "Fix safety" section says why.
+    fix_safety: ClassVar[str] = "none"
 
     def __init__(self, **opts: Any) -> None:
         known = {o.name: o for o in self.options}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskcheck import geometry, raster
-from maskcheck.model import At, Batch, Problem, Severity
+from maskcheck.model import At, Batch, Fix, Problem, Severity
 from maskcheck.registry import Option, Rule
 from maskcheck.rules._geo import box_text, identity_order, image_size, num
 from maskcheck.shapes import LABELME_AREA_SHAPES
@@ -203,6 +203,7 @@ class BoxMaskMismatch(Rule):
     name = "box-mask-mismatch"
     summary = "A box that does not match the extent of its own mask."
     severity = Severity.ERROR
+    fix_safety = "unsafe"  # the box from the mask: right unless the mask is the wrong one
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         fit = box_fit(batch)
@@ -219,11 +220,17 @@ class BoxMaskMismatch(Rule):
                 continue
             off = np.abs(fit.xyxy[r] - e).max()
             whose = "its rasterized mask" if fit.on_raster[r] else "its mask"
+            fixed = [_coord(v) for v in (e[0], e[1], e[2] - e[0], e[3] - e[1])]
             yield Problem(
                 f"bbox {box_text(box[r])} does not match {whose}, whose extent is {want} "
                 f"(a side is {num(off)} px off; tolerance {num(BOX_PIXELS)} px or "
                 f"{BOX_RELATIVE:.0%} of the size): box and mask losses then pull towards "
-                "different objects", At.ann(r))
+                "different objects", At.ann(r),
+                fix=Fix(fixed, safe=False, what=f"bbox {box_text(box[r])} -> {want}", at="/bbox"))
+
+
+def _coord(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else round(float(v), 2)
 
 
 def _spike_message(box: np.ndarray, e: np.ndarray) -> str:

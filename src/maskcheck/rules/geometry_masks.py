@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import At, Batch, Problem, Severity
+from maskcheck.model import At, Batch, Fix, Problem, Severity
 from maskcheck.registry import Option, Rule
 from maskcheck.rules._geo import identity_order, image_size, num
 
@@ -19,6 +19,7 @@ class AreaMismatch(Rule):
     severity = Severity.WARNING
     options = (Option("tolerance", float, 0.2,
                       "relative difference allowed between the stored and the mask's area"),)
+    fix_safety = "safe"  # the area is derived data: the mask is what it measures
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -51,7 +52,12 @@ class AreaMismatch(Rule):
                 f"area {num(s)} differs from the mask's area {num(c)} by {abs(s - c) / max(c, 1e-9):.0%}"
                 f"{why}. COCO evaluation buckets instances by this area (small/medium/large) and "
                 "some loaders filter on it: recompute it from the mask",
-                At.ann(r))
+                At.ann(r), fix=Fix(_area_value(c), what=f"area {num(s)} -> {num(c)}", at="/area"))
+
+
+def _area_value(area: float) -> int | float:
+    """As COCO writes areas: a pixel count as an integer, a polygon's to two decimals."""
+    return int(area) if float(area).is_integer() else round(float(area), 2)
 
 
 class EmptyMask(Rule):

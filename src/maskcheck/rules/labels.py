@@ -10,7 +10,7 @@ import numpy as np
 
 from maskcheck.columns import MISSING
 from maskcheck.ids import is_integral_float
-from maskcheck.model import Batch, DatasetInfo, Problem, RunContext, SegKind, Severity
+from maskcheck.model import Batch, DatasetInfo, Fix, Problem, RunContext, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
 from maskcheck.rules._util import (
@@ -108,6 +108,22 @@ def _string_label_message(value: str, names: dict[int, str]) -> tuple[str, int |
             "integer ids"), None
 
 
+def _label_fix(value: str, names: dict[int, str], cid: int | None) -> Fix | None:
+    """The id for a string label: safe when exactly one category has that very name or the
+    string is the id written in quotes; unsafe when the name matches apart from case or
+    whitespace (it may be another class); none when nothing or several match."""
+    if cid is None:
+        return None
+    exact = [c for c, n in names.items() if n == value]
+    loose = [c for c, n in names.items() if _norm(n) == _norm(value)]
+    what = f'category_id "{value}" -> {cid}'
+    if len(exact) == 1 or (not exact and not loose and value.strip().lstrip("-").isdigit()):
+        return Fix(cid, what=what, at="/category_id")
+    if not exact and len(loose) == 1:
+        return Fix(cid, safe=False, what=what, at="/category_id")
+    return None
+
+
 class StringLabel(DatasetRule):
     """Per annotation where ids are expected (COCO); once per dataset for a format that labels
     by name and was given no class map (LabelMe, records): that is one setup problem, not
@@ -118,6 +134,7 @@ class StringLabel(DatasetRule):
     summary = "A class label stored as a string where an integer id is expected."
     severity = Severity.ERROR
     needs_classes = True  # about classes: SA-1B's masks have none
+    fix_safety = "safe"  # a name of exactly one category; a near match is unsafe
 
     def initial(self, info: DatasetInfo) -> dict[str, int]:
         return {}
@@ -144,7 +161,7 @@ class StringLabel(DatasetRule):
             message, cid = _string_label_message(raw[r], names)
             # the location names the id the string stands for, not the string itself
             loc = replace(batch.ann_location(r, category=False), category_id=cid)
-            yield Problem(message, loc, batch.ann_order(r))
+            yield Problem(message, loc, batch.ann_order(r), fix=_label_fix(raw[r], names, cid))
 
 
 def _defined_ids(info: DatasetInfo, known: np.ndarray) -> str:

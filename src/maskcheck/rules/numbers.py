@@ -21,7 +21,7 @@ import numpy as np
 
 from maskcheck import geometry
 from maskcheck.columns import TextNumber, as_number, rle_text_numbers, unquote_numbers
-from maskcheck.model import Batch, Location, Problem, Severity
+from maskcheck.model import Batch, Fix, Location, Problem, Severity
 from maskcheck.registry import Rule
 
 _WHY = ("torchvision, detectron2 and COCOeval fail on it while numpy converts it silently, so one "
@@ -67,11 +67,20 @@ def _at(loc: Location, pointer: str) -> Location:
     return replace(loc, pointer=pointer)
 
 
+def _fix(t: TextNumber) -> Fix | None:
+    """The number itself, for a finding that stands for one string (not for a group)."""
+    if t.count != 1:
+        return None
+    value = as_number(t.text, t.integer)
+    return Fix(value, what=f'"{t.text}" -> {value!r}') if isinstance(value, int | float) else None
+
+
 class NumberAsString(Rule):
     code = "MC009"
     name = "number-as-string"
     summary = 'A numeric field holding a string that is a number: "bbox": [227, 121, "284.0000", 36].'
     severity = Severity.ERROR
+    fix_safety = "safe"  # the string's own number, unquoted
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         imgs, anns = batch.images, batch.anns
@@ -79,7 +88,7 @@ class NumberAsString(Rule):
             for r in np.flatnonzero([v is not None for v in imgs.text_numbers]).tolist():
                 loc, order = batch.image_location(r), batch.image_order(r)
                 for k, t in enumerate(imgs.text_numbers[r]):
-                    yield Problem(message(t), _at(loc, t.pointer), (*order, k))
+                    yield Problem(message(t), _at(loc, t.pointer), (*order, k), _fix(t))
         if not len(anns):
             return
         found: dict[int, list[tuple[str | None, TextNumber]]] = {}  # row -> (pointer base, entry)
@@ -96,4 +105,4 @@ class NumberAsString(Rule):
             loc, order = batch.ann_location(r), batch.ann_order(r)
             for k, (base, t) in enumerate(found[r]):
                 pointer = t.pointer if base is None else f"{loc.pointer}{base}{t.pointer}"
-                yield Problem(message(t), _at(loc, pointer), (*order, k))
+                yield Problem(message(t), _at(loc, pointer), (*order, k), _fix(t))

@@ -1,0 +1,103 @@
+"""Which findings' fixes go into which file, as JSON-pointer edits of its original text.
+
+A finding's fix (model.Fix) sits at the finding's location: a JSON pointer into a JSON file
+(COCO, a JSON list of records, a LabelMe file). Those files are edited in place by pointer
+(jsonedit: every other byte stays). Locations without a pointer (YOLO rows, XML elements)
+and JSONL lines are not editable yet: such fixes are counted as not applied, with why.
+Two fixes at one place, or one inside the other, conflict: the first (in report order) is
+applied and the other waits for the next run, where it is judged on the fixed file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maskcheck.fix import jsonedit
+from maskcheck.fix.writing import Snapshot, WriteRefused, read_for_fix
+from maskcheck.model import Finding
+
+_EDITABLE = (".json",)
+
+
+@dataclass
+class FileFix:
+    """One file's edits: its snapshot (bytes and hash as read), the new bytes, and the
+    findings the edits repair."""
+
+    snapshot: Snapshot
+    new: bytes
+    fixed: list[Finding]
+
+
+@dataclass
+class Plan:
+    files: list[FileFix] = field(default_factory=list)
+    held_back: list[Finding] = field(default_factory=list)  # unsafe, without --unsafe-fixes
+    not_applied: list[tuple[Finding, str]] = field(default_factory=list)  # and why
+    refused: list[WriteRefused] = field(default_factory=list)  # files that cannot be read
+
+    @property
+    def changes(self) -> bool:
+        return any(f.new != f.snapshot.data for f in self.files)
+
+
+def _pointer(finding: Finding) -> str | None:
+    loc, fix = finding.location, finding.fix
+    if loc.pointer is None or loc.line is not None or fix is None:
+        return None
+    return loc.pointer + fix.at
+
+
+def _tokens(pointer: str) -> tuple[str, ...]:
+    return jsonedit.parse_pointer(pointer)
+
+
+def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
+    """The edits for `findings` (those with a fix), file by file."""
+    plan = Plan()
+    by_file: dict[str, list[tuple[Finding, str]]] = {}
+    for f in findings:
+        if f.fix is None:
+            continue
+        if not f.fix.safe and not unsafe:
+            plan.held_back.append(f)
+            continue
+        pointer = _pointer(f)
+        path = f.location.path
+        if pointer is None or not path.lower().endswith(_EDITABLE):
+            plan.not_applied.append((f, "this format's files cannot be fixed yet (JSON files can)"))
+            continue
+        by_file.setdefault(path, []).append((f, pointer))
+    for path, todo in by_file.items():
+        try:
+            snap = read_for_fix(Path(path))
+        except WriteRefused as exc:
+            plan.refused.append(exc)
+            continue
+        taken: list[tuple[str, ...]] = []
+        edits: list[jsonedit.Edit] = []
+        fixed: list[Finding] = []
+        for f, pointer in todo:
+            tokens = _tokens(pointer)
+            if any(_overlaps(tokens, t) for t in taken):
+                plan.not_applied.append((f, "another fix edits the same value; run fix again"))
+                continue
+            taken.append(tokens)
+            fix = f.fix
+            assert fix is not None
+            edits.append(jsonedit.Delete(pointer) if fix.delete else jsonedit.Replace(pointer, fix.value))
+            fixed.append(f)
+        try:
+            new = jsonedit.apply_bytes(snap.data, edits)
+        except jsonedit.EditError as exc:
+            plan.refused.append(WriteRefused(path, f"cannot be edited: {exc}"))
+            continue
+        plan.files.append(FileFix(snap, new, fixed))
+    return plan

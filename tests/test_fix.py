@@ -1,0 +1,224 @@
+"""`maskcheck fix`: each fixable rule's findings are gone after a fix, and nothing else in the
+file moved; a second run changes nothing; --diff writes nothing and applies with `patch -p1`;
+a failed write leaves the original and no temporary file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import maskcheck.fix.writing as writing
+from maskcheck import lint
+from maskcheck.cli import main
+from maskcheck.fix import run as fix_run
+from maskcheck.fix.jsonedit import parse_pointer
+
+SQ = [[10, 10, 30, 10, 30, 30, 10, 30]]  # a 20 x 20 square: area 400, bbox [10, 10, 20, 20]
+
+
+def ann(i: int, **kw: Any) -> dict[str, Any]:
+    base = {"id": i, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "area": 400,
+            "iscrowd": 0, "segmentation": SQ, "note": "ünïcode ✓", "score": 0.1 + 0.2}
+    base.update(kw)
+    return base
+
+
+def coco(*anns: dict[str, Any]) -> dict[str, Any]:
+    return {"info": {"description": "ein Test", "version": 1.0},
+            "images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 80, "extra": 1e-7}],
+            "annotations": list(anns),
+            "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"},
+                           {"id": 3, "name": "Dog "}]}
+
+
+# rule -> (an annotation it fires on, the pointers its fix changes, unsafe?)
+CASES = {
+    "MC009": (ann(1, bbox=[10, 10, "20", 20]), ["/annotations/0/bbox/2"], False),
+    "MC101": (ann(1, category_id="dog"), ["/annotations/0/category_id"], False),
+    "MC213": (ann(1, area=1600), ["/annotations/0/area"], False),
+    "MC211": (ann(1, bbox=[0, 0, 50, 50]), ["/annotations/0/bbox"], True),
+}
+
+
+def test_every_fixable_rule_has_a_case():
+    from maskcheck.rules import BUILTIN
+
+    fixable = {r.code for r in BUILTIN if r.fix_safety != "none"}
+    assert fixable == set(CASES)
+    assert {c for c, (_, _, unsafe) in CASES.items() if unsafe} == {
+        r.code for r in BUILTIN if r.fix_safety == "unsafe"}
+
+
+def write(path: Path, doc: Any, indent: int | None = 2) -> Path:
+    path.write_text(json.dumps(doc, indent=indent, ensure_ascii=False) + ("\n" if indent else ""),
+                    encoding="utf-8")
+    return path
+
+
+def codes(path: Path) -> set[str]:
+    return {f.code for f in lint([path]).findings}
+
+
+def without(doc: Any, pointers: list[str]) -> Any:
+    """The document with the values at `pointers` blanked: what must not have changed."""
+    doc = json.loads(json.dumps(doc))
+    for p in pointers:
+        *head, last = parse_pointer(p)
+        node = doc
+        for t in head:
+            node = node[int(t)] if isinstance(node, list) else node[t]
+        node[int(last) if isinstance(node, list) else last] = None
+    return doc
+
+
+@pytest.mark.parametrize("indent", [2, None])
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_a_fix_removes_the_finding_and_moves_nothing_else(tmp_path, code, indent, capsys):
+    record, pointers, unsafe = CASES[code]
+    path = write(tmp_path / "ann.json", coco(record, ann(2, bbox=[40, 40, 20, 20],
+                                                          segmentation=[[40, 40, 60, 40, 60, 60, 40, 60]])),
+                 indent)
+    before_text = path.read_text(encoding="utf-8")
+    assert code in codes(path)
+    args = ["fix", str(path), *(["--unsafe-fixes"] if unsafe else [])]
+    if unsafe:  # held back without the flag, and the summary says so
+        main(["fix", str(path)])
+        assert "--unsafe-fixes would repair" in capsys.readouterr().out
+        assert path.read_text(encoding="utf-8") == before_text
+    main(args)
+    assert f"{code} 1" in capsys.readouterr().out
+    assert code not in codes(path)
+    before, after = json.loads(before_text), json.loads(path.read_text(encoding="utf-8"))
+    assert without(after, pointers) == without(before, pointers)
+    assert before_text.replace(" ", "").count("\n") == path.read_text().replace(" ", "").count("\n")
+    assert "ünïcode ✓" in path.read_text(encoding="utf-8")  # not escaped
+    assert '"version": 1.0' in path.read_text(encoding="utf-8") or '"version":1.0' in path.read_text()
+    assert (tmp_path / "ann.json.orig").read_text(encoding="utf-8") == before_text
+    # idempotent: nothing left to do, nothing written, no second backup
+    text = path.read_bytes()
+    main(args)
+    assert path.read_bytes() == text and not (tmp_path / "ann.json.orig.1").exists()
+
+
+def dirty(tmp_path: Path) -> Path:
+    return write(tmp_path / "ann.json", coco(*(CASES[c][0] | {"id": k + 1}
+                                               for k, c in enumerate(sorted(CASES)))))
+
+
+def test_diff_writes_nothing_and_applies_with_patch(tmp_path, capsys, monkeypatch):
+    path = dirty(tmp_path)
+    original = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 1
+    patch_text = capsys.readouterr().out
+    assert patch_text.startswith("--- a/ann.json\n+++ b/ann.json\n")
+    assert path.read_bytes() == original and not (tmp_path / "ann.json.orig").exists()
+    if shutil.which("patch") is None:
+        pytest.skip("no `patch` on this machine (apt-get install patch)")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(path, copy / "ann.json")
+    subprocess.run(["patch", "-p1", "--quiet"], input=patch_text.encode(), cwd=copy, check=True)
+    main(["fix", "ann.json", "--unsafe-fixes", "--no-backup"])  # 1: errors the fixes leave
+    assert (copy / "ann.json").read_bytes() == path.read_bytes()
+    assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 0  # nothing more to change
+    assert capsys.readouterr().out.endswith("(maskcheck lint shows them)\n")
+
+
+def test_diff_of_a_file_without_a_final_newline_applies(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path / "ann.json", coco(CASES["MC213"][0]), indent=None)
+    assert not path.read_bytes().endswith(b"\n")
+    monkeypatch.chdir(tmp_path)
+    main(["fix", "ann.json", "--diff"])
+    patch_text = capsys.readouterr().out
+    assert "\\ No newline at end of file" in patch_text
+    if shutil.which("patch") is None:
+        pytest.skip("no `patch` on this machine (apt-get install patch)")
+    subprocess.run(["patch", "-p1", "--quiet"], input=patch_text.encode(), cwd=tmp_path, check=True)
+    assert "MC213" not in codes(path) and not path.read_bytes().endswith(b"\n")
+
+
+@pytest.mark.parametrize("fail", ["replace", "fsync"])
+def test_a_failed_write_leaves_the_original_and_no_temporary_file(tmp_path, monkeypatch, capsys, fail):
+    path = dirty(tmp_path)
+    original = path.read_bytes()
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def broken_replace(src, dst, *a, **kw):
+        if Path(dst) == path:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *a, **kw)
+
+    def broken_fsync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(writing.os, "replace", broken_replace if fail == "replace" else real_replace)
+    monkeypatch.setattr(writing.os, "fsync", broken_fsync if fail == "fsync" else real_fsync)
+    assert main(["fix", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"maskcheck: {path}: cannot write") and "unchanged" in err
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.json"]  # no backup, no temp file
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path, monkeypatch, capsys):
+    path = dirty(tmp_path)
+    real = fix_run.write_atomic
+
+    def someone_edits_first(snap, new, **kw):
+        path.write_text(path.read_text() + " ")
+        return real(snap, new, **kw)
+
+    monkeypatch.setattr(fix_run, "write_atomic", someone_edits_first)
+    assert main(["fix", str(path)]) == 2
+    assert "changed since it was read" in capsys.readouterr().err
+    assert path.read_text().endswith(" ")  # the other edit survives
+
+
+def test_a_symlink_is_followed_and_its_mode_kept(tmp_path):
+    target = dirty(tmp_path)
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert main(["fix", str(link), "--no-backup"]) == 1  # errors (MC211) remain
+    assert link.is_symlink() and "MC213" not in codes(target)
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_never_writes_outside_the_paths_given(tmp_path, capsys):
+    """A link inside a folder given is not followed (the walk opens regular files only), so
+    what it points at is neither read nor written; the writer refuses such a target too."""
+    outside = dirty(tmp_path)
+    inside = tmp_path / "data"
+    inside.mkdir()
+    (inside / "ann.json").symlink_to(outside)
+    before = outside.read_bytes()
+    assert main(["fix", str(inside)]) == 2
+    assert outside.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "ann.json", "data"]
+    snap = writing.read_for_fix(inside / "ann.json")
+    with pytest.raises(writing.WriteRefused, match="outside the paths given"):
+        writing.write_atomic(snap, b"{}", backup=False, allowed_roots=[inside])
+
+
+def test_select_limits_the_fixes(tmp_path, capsys):
+    path = dirty(tmp_path)
+    main(["fix", str(path), "--select", "MC213"])
+    assert "(MC213 1)" in capsys.readouterr().out
+    assert {"MC009", "MC101"} <= codes(path) and "MC213" not in codes(path)
+
+
+def test_formats_without_pointers_say_their_fixes_wait(tmp_path):
+    """A fixable finding in a file fix cannot edit yet is counted, never silently dropped."""
+    from test_yolo import make as make_yolo
+
+    root = make_yolo(tmp_path / "y", {"a": "0 0.5 0.5 0.2 0.2\n"})
+    out = fix_run.fix([root])
+    assert not out.written and not out.fixed
+    assert all("cannot be fixed yet" in why for _, why in out.plan.not_applied)
