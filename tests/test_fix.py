@@ -43,7 +43,9 @@ CASES = {
     "MC101": (ann(1, category_id="dog"), ["/annotations/0/category_id"], False),
     "MC213": (ann(1, area=1600), ["/annotations/0/area"], False),
     "MC211": (ann(1, bbox=[0, 0, 50, 50]), ["/annotations/0/bbox"], True),
+    "MC007": (ann(1, image_id=99), ["/annotations/0"], True),  # a delete
 }
+DELETES = {"MC007"}
 
 
 def test_every_fixable_rule_has_a_case():
@@ -95,8 +97,15 @@ def test_a_fix_removes_the_finding_and_moves_nothing_else(tmp_path, code, indent
     assert f"{code} 1" in capsys.readouterr().out
     assert code not in codes(path)
     before, after = json.loads(before_text), json.loads(path.read_text(encoding="utf-8"))
-    assert without(after, pointers) == without(before, pointers)
-    assert before_text.replace(" ", "").count("\n") == path.read_text().replace(" ", "").count("\n")
+    if code in DELETES:  # gone from the file, kept beside it with where it was
+        [removed] = json.loads((tmp_path / "ann.json.removed.json").read_text(encoding="utf-8"))
+        assert removed["pointer"] == pointers[0] and removed["code"] == code
+        assert removed["value"] == before["annotations"][0]
+        del before["annotations"][0]
+        assert after == before
+    else:  # and laid out as it was: as many lines
+        assert without(after, pointers) == without(before, pointers)
+        assert before_text.count("\n") == path.read_text(encoding="utf-8").count("\n")
     assert "ünïcode ✓" in path.read_text(encoding="utf-8")  # not escaped
     assert '"version": 1.0' in path.read_text(encoding="utf-8") or '"version":1.0' in path.read_text()
     assert (tmp_path / "ann.json.orig").read_text(encoding="utf-8") == before_text

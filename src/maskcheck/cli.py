@@ -344,6 +344,8 @@ def fix_summary(outcome: FixOutcome, unsafe: bool) -> list[str]:
             " ..." if len(outcome.backups) > 3 else "")
         lines.append(f"fixed {sum(by_rule.values()):,} finding(s) in {len(outcome.written):,} "
                      f"file(s) ({rules})" + (f"; originals kept as {kept}" if kept else ""))
+        if outcome.sidecars:
+            lines.append("deleted records kept in " + ", ".join(str(p) for p in outcome.sidecars))
     else:
         lines.append("nothing to fix")
     remaining = outcome.remaining()

@@ -23,7 +23,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-__all__ = ["Delete", "EditError", "Replace", "apply", "apply_bytes", "locate", "parse_pointer"]
+__all__ = ["Delete", "EditError", "Replace", "apply", "apply_bytes", "locate", "parse_pointer",
+           "values_at"]
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,13 @@ def apply(text: str, edits: Sequence[Edit]) -> str:
     buf, skip = _encode(text)
     _spans, ranges = _plan(buf, skip, (), edits)
     return _splice(buf, ranges).decode("utf-8")
+
+
+def values_at(data: bytes, pointers: Iterable[str]) -> dict[str, Any]:
+    """The JSON values at `pointers` in UTF-8 `data`, decoded (what a delete removes)."""
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    spans, _ranges = _plan(data, skip, list(pointers), ())
+    return {p: json.loads(data[a:b]) for p, (a, b) in spans.items()}
 
 
 def locate(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:

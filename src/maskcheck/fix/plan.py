@@ -23,12 +23,14 @@ _EDITABLE = (".json",)
 
 @dataclass
 class FileFix:
-    """One file's edits: its snapshot (bytes and hash as read), the new bytes, and the
-    findings the edits repair."""
+    """One file's edits: its snapshot (bytes and hash as read), the new bytes, the findings
+    the edits repair, and the records they delete (pointer, value, why) for the sidecar
+    FILE.removed.json, so that nothing is gone for good."""
 
     snapshot: Snapshot
     new: bytes
     fixed: list[Finding]
+    removed: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass
@@ -96,8 +98,13 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
             fixed.append(f)
         try:
             new = jsonedit.apply_bytes(snap.data, edits)
-        except jsonedit.EditError as exc:
+            gone = [e.pointer for e in edits if isinstance(e, jsonedit.Delete)]
+            values = jsonedit.values_at(snap.data, gone) if gone else {}
+        except (jsonedit.EditError, ValueError) as exc:
             plan.refused.append(WriteRefused(path, f"cannot be edited: {exc}"))
             continue
-        plan.files.append(FileFix(snap, new, fixed))
+        removed = [{"pointer": p, "code": f.code, "why": f.message, "value": values[p]}
+                   for f, p in zip(fixed, (_pointer(f) for f in fixed), strict=True)
+                   if p in values]
+        plan.files.append(FileFix(snap, new, fixed, removed))
     return plan

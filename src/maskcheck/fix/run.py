@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 from maskcheck.api import lint
 from maskcheck.fix import diff
 from maskcheck.fix.plan import Plan, make_plan
-from maskcheck.fix.writing import WriteRefused, write_atomic
+from maskcheck.fix.writing import WriteRefused, write_atomic, write_new
 from maskcheck.model import Finding, InputError, Report
 
 
@@ -24,6 +25,7 @@ class Outcome:
     diffs: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
+    sidecars: list[Path] = field(default_factory=list)  # FILE.removed.json: what deletes took
     refused: list[WriteRefused] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
     after: Report | None = None
@@ -68,6 +70,11 @@ def fix(paths: Sequence[str | Path], *, show_diff: bool = False, unsafe: bool = 
             out.fixed += f.fixed
             continue
         try:
+            if f.removed:  # the deleted records first: no moment where they exist nowhere
+                out.sidecars.append(write_new(
+                    f.snapshot.path.with_name(f.snapshot.path.name + ".removed.json"),
+                    json.dumps(f.removed, indent=1, ensure_ascii=False).encode() + b"\n",
+                    roots, mode=f.snapshot.mode))
             made = write_atomic(f.snapshot, f.new, backup=backup, allowed_roots=roots)
         except WriteRefused as exc:
             out.refused.append(exc)

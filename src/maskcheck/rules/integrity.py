@@ -9,9 +9,9 @@ import numpy as np
 
 from maskcheck import spill
 from maskcheck.ids import dict_key_ids
-from maskcheck.model import Batch, DatasetInfo, Location, Problem, Severity, Table
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Location, Problem, Severity, Table
 from maskcheck.registry import DatasetRule, Rule
-from maskcheck.rules._util import ann_problems, category_problem, fmt_value, image_problems
+from maskcheck.rules._util import category_problem, fmt_value, image_problems
 from maskcheck.spill import Pairs
 
 
@@ -166,6 +166,7 @@ class OrphanAnnotation(Rule):
     name = "orphan-annotation"
     summary = "An annotation whose image_id matches no image."
     severity = Severity.ERROR
+    fix_safety = "unsafe"  # deleted (into FILE.removed.json): the image may be what is missing
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -177,10 +178,12 @@ class OrphanAnnotation(Rule):
             has_value |= np.array([isinstance(v, str | int | float) and not isinstance(v, bool)
                                    for v in raw], dtype=bool)
         orphan = has_value & (anns.image_row < 0)
-        yield from ann_problems(
-            batch, orphan,
-            lambda r: f"image_id {_image_id_text(anns, raw, r)} matches no image in 'images': COCO "
-                      "loaders drop the annotation (or raise KeyError), so the instance is never trained")
+        gone = Fix(delete=True, safe=False, what="delete the annotation (kept in FILE.removed.json)")
+        for r in np.flatnonzero(orphan).tolist():
+            yield Problem(
+                f"image_id {_image_id_text(anns, raw, r)} matches no image in 'images': COCO "
+                "loaders drop the annotation (or raise KeyError), so the instance is never "
+                "trained", At.ann(r), fix=gone)
 
 
 class ImageWithoutAnnotations(Rule):
