@@ -44,6 +44,7 @@ CASES = {
     "MC213": (ann(1, area=1600), ["/annotations/0/area"], False),
     "MC211": (ann(1, bbox=[0, 0, 50, 50]), ["/annotations/0/bbox"], True),
     "MC007": (ann(1, image_id=99), ["/annotations/0"], True),  # a delete
+    "MC001": (ann(1, iscrowd=False), ["/annotations/0/iscrowd"], False),
 }
 DELETES = {"MC007"}
 

@@ -10,7 +10,7 @@ import msgspec
 import numpy as np
 
 from maskcheck.columns import MISSING, is_number_text, is_numberish
-from maskcheck.model import At, Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Problem, SegKind, Severity
 from maskcheck.registry import DatasetRule
 from maskcheck.rules._util import (
     ann_problems,
@@ -47,6 +47,7 @@ class MalformedRecord(DatasetRule):
     name = "malformed-record"
     summary = "A record that is not an object, lacks a required field, or holds a value of the wrong shape."
     severity = Severity.ERROR
+    fix_safety = "safe"  # iscrowd true/false only: every other malformed value has no fix
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         yield from self._annotations(batch)
@@ -84,9 +85,12 @@ class MalformedRecord(DatasetRule):
             raw_crowd = _raw(anns, "iscrowd")
             quoted = (np.array([is_number_text(v) for v in raw_crowd], dtype=bool)
                       if raw_crowd is not None else np.zeros(len(anns), dtype=bool))
-            yield from ann_problems(
-                batch, anns.has_iscrowd & ~crowd_ok & ~quoted,
-                lambda r: f"iscrowd must be 0 or 1, got {fmt_value(_raw_at(anns, 'iscrowd', r))}")
+            for r in np.flatnonzero(anns.has_iscrowd & ~crowd_ok & ~quoted).tolist():
+                value = _raw_at(anns, "iscrowd", r)
+                # true/false: the flag COCOeval makes of it, written as the int COCO uses
+                fix = (Fix(int(value), what=f"iscrowd {fmt_value(value)} -> {int(value)}",
+                           at="/iscrowd") if isinstance(value, bool) else None)
+                yield Problem(f"iscrowd must be 0 or 1, got {fmt_value(value)}", At.ann(r), fix=fix)
         other = anns.is_object & (anns.seg_kind == SegKind.OTHER)
         yield from ann_problems(
             batch, other,
