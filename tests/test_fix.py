@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import maskcheck.fix.writing as writing
 from maskcheck import lint
@@ -49,13 +50,71 @@ CASES = {
 DELETES = {"MC007"}
 
 
+RUN_WIDE = {"MC103"}  # fixes of the whole run, tested on their own below
+
+
 def test_every_fixable_rule_has_a_case():
     from maskcheck.rules import BUILTIN
 
     fixable = {r.code for r in BUILTIN if r.fix_safety != "none"}
-    assert fixable == set(CASES)
-    assert {c for c, (_, _, unsafe) in CASES.items() if unsafe} == {
+    assert fixable == set(CASES) | RUN_WIDE
+    assert {c for c, (_, _, unsafe) in CASES.items() if unsafe} | RUN_WIDE == {
         r.code for r in BUILTIN if r.fix_safety == "unsafe"}
+
+
+def splits(root: Path) -> list[Path]:
+    """Train with a real class at id 0 (MC103), val not using it: both share the ids."""
+    root.mkdir()
+    anns = [ann(i + 1, category_id=i % 3, bbox=[10 * i, 10, 5, 5], area=25,
+                segmentation=[[10 * i, 10, 10 * i + 5, 10, 10 * i + 5, 15, 10 * i, 15]])
+            for i in range(6)]
+    cats = [{"id": 0, "name": "scratch"}, {"id": 1, "name": "dent"}, {"id": 2, "name": "rust"}]
+    train = write(root / "train.json", coco(*anns) | {"categories": cats})
+    val = write(root / "val.json", coco(*[a for a in anns if a["category_id"]]) | {"categories": cats},
+                indent=None)
+    return [train, val]
+
+
+def test_renumbering_shifts_every_split_alike_and_records_it(tmp_path, capsys):
+    train, val = splits(tmp_path / "d")
+    before = {p: json.loads(p.read_text()) for p in (train, val)}
+    assert main(["fix", str(tmp_path / "d")]) == 1  # unsafe: held back, and said
+    assert "--unsafe-fixes would repair 1" in capsys.readouterr().out
+    assert main(["fix", str(tmp_path / "d"), "--unsafe-fixes"]) == 0
+    out = capsys.readouterr().out
+    assert "(MC103 1)" in out and "0 -> 1, 1 -> 2, 2 -> 3" in out
+    assert "MC103" not in codes(tmp_path / "d")
+    for p in (train, val):
+        now = json.loads(p.read_text())
+        assert [c["id"] for c in now["categories"]] == [1, 2, 3]
+        assert [a["category_id"] for a in now["annotations"]] == [
+            a["category_id"] + 1 for a in before[p]["annotations"]]
+        now["categories"] = before[p]["categories"]
+        for a, b in zip(now["annotations"], before[p]["annotations"], strict=True):
+            a["category_id"] = b["category_id"]
+        assert now == before[p]  # nothing else moved
+    assert not val.read_text().endswith("\n")  # compact val kept compact
+    remap = yaml.safe_load((tmp_path / "d" / "maskcheck-remap.yaml").read_text())
+    assert remap["mapping"] == {0: 1, 1: 2, 2: 3} and len(remap["files"]) == 2
+    texts = {p: p.read_bytes() for p in (train, val)}
+    assert main(["fix", str(tmp_path / "d"), "--unsafe-fixes"]) == 0  # idempotent
+    assert {p: p.read_bytes() for p in (train, val)} == texts
+    assert not (tmp_path / "d" / "maskcheck-remap.1.yaml").exists()
+
+
+def test_renumbering_on_top_of_a_name_fixed_in_the_same_run(tmp_path, capsys, monkeypatch):
+    train, _ = splits(tmp_path / "d")
+    doc = json.loads(train.read_text())
+    doc["annotations"][0]["category_id"] = "scratch"  # id 0 by name: MC101 makes it 0, then 1
+    write(train, doc)
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "d", "--unsafe-fixes", "--diff"]) == 1
+    patch_text = capsys.readouterr().out
+    assert "+++ b/d/train.json" in patch_text and "+++ b/d/val.json" in patch_text
+    assert not (tmp_path / "d" / "maskcheck-remap.yaml").exists()  # --diff writes nothing
+    main(["fix", "d", "--unsafe-fixes"])
+    assert json.loads(train.read_text())["annotations"][0]["category_id"] == 1
+    assert not {"MC101", "MC103"} & codes(tmp_path / "d")
 
 
 def write(path: Path, doc: Any, indent: int | None = 2) -> Path:

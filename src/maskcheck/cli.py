@@ -346,6 +346,10 @@ def fix_summary(outcome: FixOutcome, unsafe: bool) -> list[str]:
                      f"file(s) ({rules})" + (f"; originals kept as {kept}" if kept else ""))
         if outcome.sidecars:
             lines.append("deleted records kept in " + ", ".join(str(p) for p in outcome.sidecars))
+        if outcome.remap is not None and outcome.remap_file is not None:
+            pairs = ", ".join(f"{a} -> {b}" for a, b in sorted(outcome.remap.mapping.items()))
+            lines.append(f"class ids renumbered in {len(outcome.remap.files)} file(s): {pairs} "
+                         f"(written to {outcome.remap_file})")
     else:
         lines.append("nothing to fix")
     remaining = outcome.remaining()

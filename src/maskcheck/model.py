@@ -177,6 +177,9 @@ class Fix:
     what: str = ""
     at: str = ""
     delete: bool = False
+    # a fix of the whole run rather than of one value ("renumber": every class id of every
+    # split given, fix/renumber.py); the finding's location is then only where it was seen
+    dataset: str = ""
 
 
 @dataclass(frozen=True, slots=True)

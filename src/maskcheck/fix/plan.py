@@ -39,6 +39,8 @@ class Plan:
     held_back: list[Finding] = field(default_factory=list)  # unsafe, without --unsafe-fixes
     not_applied: list[tuple[Finding, str]] = field(default_factory=list)  # and why
     refused: list[WriteRefused] = field(default_factory=list)  # files that cannot be read
+    # findings whose fix is one of the whole run (Fix.dataset), by its name: fix/renumber.py
+    dataset_fixes: dict[str, list[Finding]] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
@@ -70,6 +72,9 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
             continue
         if not f.fix.safe and not unsafe:
             plan.held_back.append(f)
+            continue
+        if f.fix.dataset:
+            plan.dataset_fixes.setdefault(f.fix.dataset, []).append(f)
             continue
         pointer = _pointer(f)
         path = f.location.path

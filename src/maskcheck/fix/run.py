@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from maskcheck.api import lint
-from maskcheck.fix import diff
+from maskcheck.fix import diff, renumber
 from maskcheck.fix.plan import Plan, make_plan
 from maskcheck.fix.writing import WriteRefused, write_atomic, write_new
 from maskcheck.model import Finding, InputError, Report
@@ -29,6 +29,8 @@ class Outcome:
     refused: list[WriteRefused] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
     after: Report | None = None
+    remap: renumber.Remap | None = None  # the class ids renumbered (MC103), old -> new
+    remap_file: Path | None = None
 
     @property
     def errors(self) -> list[InputError | WriteRefused]:
@@ -60,7 +62,8 @@ def fix(paths: Sequence[str | Path], *, show_diff: bool = False, unsafe: bool = 
     options = {**lint_options, "max_findings": None}
     before = lint(paths, **options)
     plan = make_plan(before.findings, unsafe)
-    out = Outcome(before=before, plan=plan)
+    remap = renumber.apply(plan, before)
+    out = Outcome(before=before, plan=plan, remap=remap)
     roots = [Path(p) for p in paths]
     for f in plan.files:
         if f.new == f.snapshot.data:
@@ -83,6 +86,17 @@ def fix(paths: Sequence[str | Path], *, show_diff: bool = False, unsafe: bool = 
         out.fixed += f.fixed
         if made is not None:
             out.backups.append(made)
+    if remap is not None and not show_diff and any(p in out.written for p in
+                                                    (read_path(f) for f in remap.files)):
+        try:  # beside the first file renumbered: inside the paths given
+            out.remap_file = write_new(remap.files[0].parent / renumber.REMAP_NAME,
+                                       remap.text().encode(), roots)
+        except WriteRefused as exc:
+            out.refused.append(exc)
     if not show_diff and out.written:
         out.after = lint(paths, **options)
     return out
+
+
+def read_path(path: Path) -> Path:
+    return path.resolve()

@@ -10,7 +10,7 @@ import numpy as np
 
 from maskcheck.columns import MISSING
 from maskcheck.ids import is_integral_float
-from maskcheck.model import Batch, DatasetInfo, Fix, Problem, RunContext, SegKind, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Problem, RunContext, SegKind, Severity
 from maskcheck.registry import DatasetRule, Rule
 from maskcheck.rules import named_labels
 from maskcheck.rules._util import (
@@ -243,6 +243,7 @@ class BackgroundIndexCollision(_CountsPerClass):
     summary = "A real class at id 0, or a class named like background, that has annotations."
     severity = Severity.ERROR
     needs_classes = True  # about classes: SA-1B's masks have none
+    fix_safety = "unsafe"  # renumbers every class of every split: code that names ids must follow
 
     def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, first = state
@@ -262,6 +263,7 @@ class BackgroundIndexCollision(_CountsPerClass):
             groups = group_categories(info, counts)
             ids = [i for i in (sorted(names) or sorted(counts)) if i not in groups]
             need = target.renumbered_num_classes(ids)
+            fix = None
             if need is not None and not is_background_name(names.get(bg)):
                 # the second change the fix makes: say it in the same run
                 n = len(ids)
@@ -269,11 +271,15 @@ class BackgroundIndexCollision(_CountsPerClass):
                         if ids == list(range(n)) else "one more than the largest id after the shift")
                 msg += (f": add 1 to every id and build the model with "
                         f"{target.num_classes_key}={need} ({size})")
+                if bg == 0:
+                    fix = Fix(safe=False, dataset="renumber",
+                              what=f"add 1 to every class id of every split given; then "
+                                   f"{target.num_classes_key}={need}")
             if bg in rows:
-                yield category_problem(info, rows[bg], msg)
+                yield Problem(msg, At.category_row(rows[bg]), fix=fix)
             else:
                 loc = info.locate(info.annotation_section, first[bg], category_id=bg)
-                yield Problem(msg, loc, (2, first[bg]))
+                yield Problem(msg, loc, (2, first[bg]), fix=fix)
         for cid, name in names.items():
             if cid != bg and counts.get(cid) and is_background_name(name):
                 yield category_problem(
