@@ -51,13 +51,14 @@ DELETES = {"MC007"}
 
 
 RUN_WIDE = {"MC103"}  # fixes of the whole run, tested on their own below
+LINES = {"MC420"}  # YOLO rows: test_yolo_rows_just_outside_are_clipped_...
 
 
 def test_every_fixable_rule_has_a_case():
     from maskcheck.rules import BUILTIN
 
     fixable = {r.code for r in BUILTIN if r.fix_safety != "none"}
-    assert fixable == set(CASES) | RUN_WIDE
+    assert fixable == set(CASES) | RUN_WIDE | LINES
     assert {c for c, (_, _, unsafe) in CASES.items() if unsafe} | RUN_WIDE == {
         r.code for r in BUILTIN if r.fix_safety == "unsafe"}
 
@@ -284,10 +285,31 @@ def test_select_limits_the_fixes(tmp_path, capsys):
 
 
 def test_formats_without_pointers_say_their_fixes_wait(tmp_path):
-    """A fixable finding in a file fix cannot edit yet is counted, never silently dropped."""
+    """A fixable finding in a file fix cannot edit yet (a JSONL line) is counted, with why,
+    never silently dropped."""
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"image": "a.jpg", "label": 1, "bbox": [0, 0, "20", 20]}\n')
+    before = path.read_bytes()
+    out = fix_run.fix([path])
+    assert [f.code for f, _ in out.plan.not_applied] == ["MC009"]
+    assert "cannot be fixed yet" in out.plan.not_applied[0][1]
+    assert not out.written and path.read_bytes() == before
+
+
+def test_yolo_rows_just_outside_are_clipped_and_nothing_else_moves(tmp_path, capsys):
     from test_yolo import make as make_yolo
 
-    root = make_yolo(tmp_path / "y", {"a": "0 0.5 0.5 0.2 0.2\n"})
-    out = fix_run.fix([root])
-    assert not out.written and not out.fixed
-    assert all("cannot be fixed yet" in why for _, why in out.plan.not_applied)
+    rows = {"a": "0 0.5 0.5 0.2 0.2\r\n1 1.004 0.5 0.20 -0.0025\r\n",
+            "b": "0 0.1 0.1 0.4 0.1 0.4 0.3\n1 2.5 0.5 0.2 0.2\n"}  # b: pixels, not a rounding
+    root = make_yolo(tmp_path / "y", rows)
+    found = [(f.code, f.location.short()) for f in lint([root]).findings if f.code == "MC420"]
+    assert len(found) == 2
+    main(["fix", str(root)])
+    assert "(MC420 1)" in capsys.readouterr().out
+    assert (root / "labels" / "a.txt").read_bytes() == b"0 0.5 0.5 0.2 0.2\r\n1 1 0.5 0.20 0\r\n"
+    assert (root / "labels" / "b.txt").read_text() == rows["b"]  # beyond the slack: no fix
+    left = [f.location.line for f in lint([root]).findings if f.code == "MC420"]
+    assert left == [2]  # b.txt's row, as before
+    text = (root / "labels" / "a.txt").read_bytes()
+    main(["fix", str(root)])
+    assert (root / "labels" / "a.txt").read_bytes() == text  # idempotent

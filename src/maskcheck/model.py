@@ -180,6 +180,8 @@ class Fix:
     # a fix of the whole run rather than of one value ("renumber": every class id of every
     # split given, fix/renumber.py); the finding's location is then only where it was seen
     dataset: str = ""
+    # line formats: the located line rewritten by this named edit (fix/lines.py: "clip01")
+    line_op: str = ""
 
 
 @dataclass(frozen=True, slots=True)

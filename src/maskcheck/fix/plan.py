@@ -2,8 +2,8 @@
 
 A finding's fix (model.Fix) sits at the finding's location: a JSON pointer into a JSON file
 (COCO, a JSON list of records, a LabelMe file). Those files are edited in place by pointer
-(jsonedit: every other byte stays). Locations without a pointer (YOLO rows, XML elements)
-and JSONL lines are not editable yet: such fixes are counted as not applied, with why.
+(jsonedit: every other byte stays); YOLO rows by line number (lines.py). XML elements and
+JSONL lines are not editable yet: such fixes are counted as not applied, with why.
 Two fixes at one place, or one inside the other, conflict: the first (in report order) is
 applied and the other waits for the next run, where it is judged on the fixed file.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskcheck.fix import jsonedit
+from maskcheck.fix import jsonedit, lines
 from maskcheck.fix.writing import Snapshot, WriteRefused, read_for_fix
 from maskcheck.model import Finding
 
@@ -67,6 +67,7 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
     """The edits for `findings` (those with a fix), file by file."""
     plan = Plan()
     by_file: dict[str, list[tuple[Finding, str]]] = {}
+    by_lines: dict[str, list[Finding]] = {}
     for f in findings:
         if f.fix is None:
             continue
@@ -76,10 +77,14 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         if f.fix.dataset:
             plan.dataset_fixes.setdefault(f.fix.dataset, []).append(f)
             continue
-        pointer = _pointer(f)
         path = f.location.path
+        if f.fix.line_op and f.location.line:
+            by_lines.setdefault(path, []).append(f)
+            continue
+        pointer = _pointer(f)
         if pointer is None or not path.lower().endswith(_EDITABLE):
-            plan.not_applied.append((f, "this format's files cannot be fixed yet (JSON files can)"))
+            plan.not_applied.append((f, "this format's files cannot be fixed yet (JSON files "
+                                        "and YOLO rows can)"))
             continue
         by_file.setdefault(path, []).append((f, pointer))
     for path, todo in by_file.items():
@@ -112,4 +117,23 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
                    for f, p in zip(fixed, (_pointer(f) for f in fixed), strict=True)
                    if p in values]
         plan.files.append(FileFix(snap, new, fixed, removed))
+    for path, todo in by_lines.items():
+        _plan_lines(plan, path, todo)
     return plan
+
+
+def _plan_lines(plan: Plan, path: str, todo: list[Finding]) -> None:
+    try:
+        snap = read_for_fix(Path(path))
+    except WriteRefused as exc:
+        plan.refused.append(exc)
+        return
+    edits: dict[int, str] = {}
+    for f in todo:
+        assert f.fix is not None and f.location.line is not None
+        edits.setdefault(f.location.line, f.fix.line_op)
+    new, failed = lines.apply(snap.data, edits)
+    fixed = [f for f in todo if f.location.line not in failed]
+    plan.not_applied += [(f, "its line no longer reads as it did") for f in todo
+                         if f.location.line in failed]
+    plan.files.append(FileFix(snap, new, fixed))

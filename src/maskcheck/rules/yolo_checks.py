@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from maskcheck.model import At, Batch, DatasetInfo, Problem, Severity
-from maskcheck.registry import DatasetRule, Rule
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Problem, Severity
+from maskcheck.registry import DatasetRule, Option, Rule
 from maskcheck.rules._util import ann_problems, image_problems, plural
 from maskcheck.shapes import YOLO_BOX, YOLO_POLYGON
 
@@ -29,6 +29,9 @@ class YoloCoordinateOutOfRange(Rule):
     summary = "A YOLO label row with a coordinate outside [0, 1] (not normalized, or off the image)."
     severity = Severity.ERROR
     formats = frozenset({"yolo"})
+    options = (Option("clip_slack", float, 0.01,
+                      "how far outside [0, 1] a coordinate may be for `fix` to clip it"),)
+    fix_safety = "safe"  # clipped only when just outside: a rounding at the image's edge
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         anns = batch.anns
@@ -45,7 +48,11 @@ class YoloCoordinateOutOfRange(Rule):
                     "whole label file as corrupt ('non-normalized or out of bounds coordinates') "
                     "and trains the image as background")
 
-        yield from ann_problems(batch, bad, message)
+        clip = Fix(line_op="clip01", what="coordinates just outside [0, 1] clipped to it")
+        slack = self.opts["clip_slack"]
+        for r in np.flatnonzero(bad).tolist():
+            near = lo[r] >= -slack and hi[r] <= 1 + slack and not anns.commas[r]
+            yield Problem(message(r), At.ann(r), fix=clip if near else None)
 
 
 class YoloMalformedRow(Rule):
