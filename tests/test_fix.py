@@ -46,8 +46,9 @@ CASES = {
     "MC211": (ann(1, bbox=[0, 0, 50, 50]), ["/annotations/0/bbox"], True),
     "MC007": (ann(1, image_id=99), ["/annotations/0"], True),  # a delete
     "MC001": (ann(1, iscrowd=False), ["/annotations/0/iscrowd"], False),
+    "MC202": (ann(1, segmentation=[[10, 10, 30, 10, 20, 10]], area=0), ["/annotations/0"], True),
 }
-DELETES = {"MC007"}
+DELETES = {"MC007", "MC202"}
 
 
 RUN_WIDE = {"MC103"}  # fixes of the whole run, tested on their own below
@@ -282,6 +283,17 @@ def test_select_limits_the_fixes(tmp_path, capsys):
     main(["fix", str(path), "--select", "MC213"])
     assert "(MC213 1)" in capsys.readouterr().out
     assert {"MC009", "MC101"} <= codes(path) and "MC213" not in codes(path)
+
+
+def test_a_degenerate_polygon_beside_a_good_one_goes_alone(tmp_path):
+    sq = [10, 10, 30, 10, 30, 30, 10, 30]
+    path = write(tmp_path / "ann.json", coco(ann(1, segmentation=[[5, 5, 6, 6], sq, [1, 2, 3]])))
+    fix_run.fix([path], unsafe=True)
+    assert json.loads(path.read_text())["annotations"][0]["segmentation"] == [sq]
+    removed = json.loads((tmp_path / "ann.json.removed.json").read_text())
+    assert [(r["pointer"], r["value"]) for r in removed] == [
+        ("/annotations/0/segmentation/0", [5, 5, 6, 6]), ("/annotations/0/segmentation/2", [1, 2, 3])]
+    assert "MC202" not in codes(path)
 
 
 def test_formats_without_pointers_say_their_fixes_wait(tmp_path):

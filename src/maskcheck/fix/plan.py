@@ -51,11 +51,18 @@ def _pointer(finding: Finding) -> str | None:
     loc, fix = finding.location, finding.fix
     if loc.pointer is None or loc.line is not None or fix is None:
         return None
-    return loc.pointer + fix.at
+    base = loc.pointer
+    for _ in range(fix.up):
+        base = base.rpartition("/")[0]
+    return base + fix.at
 
 
 def _tokens(pointer: str) -> tuple[str, ...]:
     return jsonedit.parse_pointer(pointer)
+
+
+def _order(pointer: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in _tokens(pointer))
 
 
 def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -96,14 +103,20 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         taken: list[tuple[str, ...]] = []
         edits: list[jsonedit.Edit] = []
         fixed: list[Finding] = []
+        deleting: set[str] = set()
         for f, pointer in todo:
             tokens = _tokens(pointer)
+            fix = f.fix
+            assert fix is not None
+            if fix.delete and pointer in deleting:  # several findings, one record to delete
+                fixed.append(f)
+                continue
             if any(_overlaps(tokens, t) for t in taken):
                 plan.not_applied.append((f, "another fix edits the same value; run fix again"))
                 continue
+            if fix.delete:
+                deleting.add(pointer)
             taken.append(tokens)
-            fix = f.fix
-            assert fix is not None
             edits.append(jsonedit.Delete(pointer) if fix.delete else jsonedit.Replace(pointer, fix.value))
             fixed.append(f)
         try:
@@ -113,9 +126,13 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         except (jsonedit.EditError, ValueError) as exc:
             plan.refused.append(WriteRefused(path, f"cannot be edited: {exc}"))
             continue
-        removed = [{"pointer": p, "code": f.code, "why": f.message, "value": values[p]}
-                   for f, p in zip(fixed, (_pointer(f) for f in fixed), strict=True)
-                   if p in values]
+        removed, kept = [], set()
+        for f in fixed:
+            p = _pointer(f)
+            if p in values and p not in kept:
+                kept.add(p)
+                removed.append({"pointer": p, "code": f.code, "why": f.message, "value": values[p]})
+        removed.sort(key=lambda r: _order(str(r["pointer"])))  # in the file's order
         plan.files.append(FileFix(snap, new, fixed, removed))
     for path, todo in by_lines.items():
         _plan_lines(plan, path, todo)

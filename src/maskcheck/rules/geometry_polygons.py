@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import At, Batch, DatasetInfo, Problem, SegKind, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Problem, SegKind, Severity
 from maskcheck.registry import DatasetRule, Option, Rule
 from maskcheck.rules._geo import image_size, num, seg_problem
 
@@ -57,11 +57,16 @@ class DegeneratePolygon(Rule):
     name = "degenerate-polygon"
     summary = "A polygon with fewer than 3 points, an odd number of coordinates, or zero area."
     severity = Severity.ERROR
+    fix_safety = "unsafe"  # deleted: the outline may have lost points that mattered
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         geo = geometry.of(batch)
         st, p = geo.poly, geo.polygons
-        for i in np.flatnonzero(st.odd | (st.points < 3) | (st.usable & st.collinear)).tolist():
+        bad = st.odd | (st.points < 3) | (st.usable & st.collinear)
+        # the fix deletes the polygon, or its annotation when it has no other: COCO's lists of
+        # polygons and LabelMe's shapes (records' parallel lists would fall out of step)
+        fixes = _delete_fixes(batch, p.row, bad) if batch.info.format in ("coco", "labelme") else {}
+        for i in np.flatnonzero(bad).tolist():
             n = int(p.length[i])
             if n % 2:
                 msg = (f"polygon has {n} coordinates, an odd number: x and y no longer pair up, "
@@ -74,7 +79,25 @@ class DegeneratePolygon(Rule):
             else:
                 msg = (f"polygon of {n // 2} points encloses no area (all points on one line): "
                        "it rasterizes to an empty or one-pixel-wide mask")
-            yield seg_problem(batch, int(p.row[i]), msg, int(p.part[i]))
+            problem = seg_problem(batch, int(p.row[i]), msg, int(p.part[i]))
+            yield replace(problem, fix=fixes.get(int(p.row[i])))
+
+
+def _delete_fixes(batch: Batch, rows: np.ndarray, bad: np.ndarray) -> dict[int, Fix]:
+    """Per annotation row: delete the bad polygon, or the annotation when all are bad."""
+    n = len(batch.anns)
+    total = np.bincount(rows, minlength=n)
+    broken = np.bincount(rows[bad], minlength=n)
+    own = "pointer" in batch.anns  # a LabelMe shape: the location is the shape itself
+    out = {}
+    for r in np.flatnonzero(broken).tolist():
+        if own and total[r] != 1:
+            continue  # shapes joined by group_id: the location names only the first of them
+        whole = own or broken[r] == total[r]
+        out[r] = Fix(delete=True, safe=False, up=0 if own or not whole else 2,
+                     what=("delete the annotation, whose every polygon is degenerate"
+                           if whole else "delete the polygon") + " (kept in FILE.removed.json)")
+    return out
 
 
 class SelfIntersectingPolygon(Rule):
