@@ -51,7 +51,7 @@ CASES = {
 DELETES = {"MC007", "MC202"}
 
 
-RUN_WIDE = {"MC103"}  # fixes of the whole run, tested on their own below
+RUN_WIDE = {"MC103", "MC218"}  # fixes beyond the finding's own record, tested below
 LINES = {"MC420"}  # YOLO rows: test_yolo_rows_just_outside_are_clipped_...
 
 
@@ -186,7 +186,8 @@ def test_diff_writes_nothing_and_applies_with_patch(tmp_path, capsys, monkeypatc
     path = dirty(tmp_path)
     original = path.read_bytes()
     monkeypatch.chdir(tmp_path)
-    assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 1
+    # safe fixes only: the unsafe ones uncover more (exact copies), which a second pass takes
+    assert main(["fix", "ann.json", "--diff"]) == 1
     patch_text = capsys.readouterr().out
     assert patch_text.startswith("--- a/ann.json\n+++ b/ann.json\n")
     assert path.read_bytes() == original and not (tmp_path / "ann.json.orig").exists()
@@ -196,9 +197,12 @@ def test_diff_writes_nothing_and_applies_with_patch(tmp_path, capsys, monkeypatc
     copy.mkdir()
     shutil.copy(path, copy / "ann.json")
     subprocess.run(["patch", "-p1", "--quiet"], input=patch_text.encode(), cwd=copy, check=True)
-    main(["fix", "ann.json", "--unsafe-fixes", "--no-backup"])  # 1: errors the fixes leave
+    main(["fix", "ann.json", "--no-backup"])  # 1: errors the fixes leave
     assert (copy / "ann.json").read_bytes() == path.read_bytes()
-    assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 0  # nothing more to change
+    assert main(["fix", "ann.json", "--diff"]) == 0  # nothing more to change
+    capsys.readouterr()
+    main(["fix", "ann.json", "--unsafe-fixes", "--no-backup"])  # passes until none changes
+    assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 0
     assert capsys.readouterr().out.endswith("(maskcheck lint shows them)\n")
 
 
@@ -294,6 +298,34 @@ def test_a_degenerate_polygon_beside_a_good_one_goes_alone(tmp_path):
     assert [(r["pointer"], r["value"]) for r in removed] == [
         ("/annotations/0/segmentation/0", [5, 5, 6, 6]), ("/annotations/0/segmentation/2", [1, 2, 3])]
     assert "MC202" not in codes(path)
+
+
+def test_passes_go_on_while_fixes_uncover_more_and_keep_one_backup(tmp_path):
+    """Fixing the string box of record 1 makes it an exact copy of record 2: a second pass
+    deletes it. The backup is the original, made once."""
+    path = write(tmp_path / "ann.json", coco(ann(1, bbox=[10, 10, "20", 20]), ann(2)))
+    original = path.read_bytes()
+    out = fix_run.fix([path], unsafe=True)
+    assert sorted(f.code for f in out.fixed) == ["MC009", "MC218"]
+    assert [a["id"] for a in json.loads(path.read_text())["annotations"]] == [1]
+    assert (tmp_path / "ann.json.orig").read_bytes() == original
+    assert not (tmp_path / "ann.json.orig.1").exists()
+    again = fix_run.fix([path], unsafe=True)
+    assert not again.written and not again.fixed
+
+
+def test_exact_copies_are_deleted_and_near_ones_kept(tmp_path):
+    near = [[10, 10, 30, 10, 30, 30.4, 10, 30.4]]  # IoU 0.98: the same object, a person decides
+    path = write(tmp_path / "ann.json", coco(ann(1), ann(2), ann(3, segmentation=near), ann(4)))
+    assert "MC218" in codes(path)
+    out = fix_run.fix([path], unsafe=True)
+    assert [f.code for f in out.fixed] == ["MC218"]
+    doc = json.loads(path.read_text())
+    assert [a["id"] for a in doc["annotations"]] == [1, 3]
+    removed = json.loads((tmp_path / "ann.json.removed.json").read_text())
+    assert [r["pointer"] for r in removed] == ["/annotations/1", "/annotations/3"]
+    left = [f for f in lint([path]).findings if f.code == "MC218"]
+    assert len(left) == 1 and left[0].fix is None  # the near copy: no fix
 
 
 def test_formats_without_pointers_say_their_fixes_wait(tmp_path):

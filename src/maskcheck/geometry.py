@@ -633,7 +633,7 @@ class SameObjects:
     unchecked: dict[int, int]
 
 
-def _mask_key(geo: BatchGeometry, r: int) -> bytes:
+def mask_key(geo: BatchGeometry, r: int) -> bytes:
     """The mask exactly as written (RLE counts and size, or polygon numbers and lengths)."""
     rle = geo.rle.rles.get(r)
     if rle is not None:
@@ -715,7 +715,7 @@ def _same_objects(geo: BatchGeometry) -> SameObjects:
     shared = sizes[group_id] > 1
     groups: dict[Any, list[int]] = {}
     for k, r in zip(group_id[shared].tolist(), in_order[shared].tolist(), strict=True):
-        groups.setdefault((k, _mask_key(geo, r)), []).append(r)
+        groups.setdefault((k, mask_key(geo, r)), []).append(r)
     leaders: dict[int, dict[Any, int]] = {}  # representative -> class -> first member
     reps = in_order[~shared].tolist()  # a mask no other shares is its own representative
     for members in groups.values():

@@ -4,8 +4,9 @@ A finding's fix (model.Fix) sits at the finding's location: a JSON pointer into 
 (COCO, a JSON list of records, a LabelMe file). Those files are edited in place by pointer
 (jsonedit: every other byte stays); YOLO rows by line number (lines.py). XML elements and
 JSONL lines are not editable yet: such fixes are counted as not applied, with why.
-Two fixes at one place, or one inside the other, conflict: the first (in report order) is
-applied and the other waits for the next run, where it is judged on the fixed file.
+Deletes go first, and an edit inside a record deleted is moot. Two other fixes at one place,
+or one inside the other, conflict: the first (in report order) is applied and the other
+waits for the next run, where it is judged on the fixed file.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ class Plan:
     @property
     def changes(self) -> bool:
         return any(f.new != f.snapshot.data for f in self.files)
+
+
+def _pointers(finding: Finding) -> list[str] | None:
+    """Where the finding's fix edits: its own records (`Fix.targets`), else its location."""
+    fix = finding.fix
+    if fix is not None and fix.targets:
+        return list(fix.targets)
+    one = _pointer(finding)
+    return None if one is None else [one]
 
 
 def _pointer(finding: Finding) -> str | None:
@@ -88,12 +98,12 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         if f.fix.line_op and f.location.line:
             by_lines.setdefault(path, []).append(f)
             continue
-        pointer = _pointer(f)
-        if pointer is None or not path.lower().endswith(_EDITABLE):
+        pointers = _pointers(f)
+        if pointers is None or not path.lower().endswith(_EDITABLE):
             plan.not_applied.append((f, "this format's files cannot be fixed yet (JSON files "
                                         "and YOLO rows can)"))
             continue
-        by_file.setdefault(path, []).append((f, pointer))
+        by_file.setdefault(path, []).append((f, pointers))
     for path, todo in by_file.items():
         try:
             snap = read_for_fix(Path(path))
@@ -103,21 +113,28 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         taken: list[tuple[str, ...]] = []
         edits: list[jsonedit.Edit] = []
         fixed: list[Finding] = []
+        # deletes first: an edit inside a record that goes is moot (its finding goes with it)
+        todo.sort(key=lambda item: not (item[0].fix and item[0].fix.delete))
         deleting: set[str] = set()
-        for f, pointer in todo:
-            tokens = _tokens(pointer)
+        gone_tokens: list[tuple[str, ...]] = []
+        for f, pointers in todo:
             fix = f.fix
             assert fix is not None
-            if fix.delete and pointer in deleting:  # several findings, one record to delete
+            inside = [p for p in pointers if any(_tokens(p)[:len(g)] == g for g in gone_tokens)]
+            if inside and len(inside) == len(pointers):
                 fixed.append(f)
                 continue
-            if any(_overlaps(tokens, t) for t in taken):
+            # several findings may ask to delete one record: it is one delete
+            fresh = [p for p in pointers if not (fix.delete and p in deleting) and p not in inside]
+            if any(_overlaps(_tokens(p), t) for p in fresh for t in taken):
                 plan.not_applied.append((f, "another fix edits the same value; run fix again"))
                 continue
-            if fix.delete:
-                deleting.add(pointer)
-            taken.append(tokens)
-            edits.append(jsonedit.Delete(pointer) if fix.delete else jsonedit.Replace(pointer, fix.value))
+            for p in fresh:
+                if fix.delete:
+                    deleting.add(p)
+                    gone_tokens.append(_tokens(p))
+                taken.append(_tokens(p))
+                edits.append(jsonedit.Delete(p) if fix.delete else jsonedit.Replace(p, fix.value))
             fixed.append(f)
         try:
             new = jsonedit.apply_bytes(snap.data, edits)
@@ -128,10 +145,11 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
             continue
         removed, kept = [], set()
         for f in fixed:
-            p = _pointer(f)
-            if p in values and p not in kept:
-                kept.add(p)
-                removed.append({"pointer": p, "code": f.code, "why": f.message, "value": values[p]})
+            for p in _pointers(f) or []:
+                if p in values and p not in kept:
+                    kept.add(p)
+                    removed.append({"pointer": p, "code": f.code, "why": f.message,
+                                    "value": values[p]})
         removed.sort(key=lambda r: _order(str(r["pointer"])))  # in the file's order
         plan.files.append(FileFix(snap, new, fixed, removed))
     for path, todo in by_lines.items():

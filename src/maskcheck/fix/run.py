@@ -11,7 +11,7 @@ from typing import Any
 
 from maskcheck.api import lint
 from maskcheck.fix import diff, renumber
-from maskcheck.fix.plan import Plan, make_plan
+from maskcheck.fix.plan import FileFix, Plan, make_plan
 from maskcheck.fix.writing import WriteRefused, write_atomic, write_new
 from maskcheck.model import Finding, InputError, Report
 
@@ -49,54 +49,64 @@ class Outcome:
         return sum(1 for f in self.remaining() if f.fix is not None and not f.fix.safe)
 
 
+# Fixes can uncover others (a box fixed makes two records exact copies): like ruff, fix
+# lints again and goes on until a pass changes nothing, at most this many passes.
+MAX_PASSES = 10
+
+
 def fix(paths: Sequence[str | Path], *, show_diff: bool = False, unsafe: bool = False,
         backup: bool = True, **lint_options: Any) -> Outcome:
     """Repair the findings of `paths` that have a fix (safe ones; unsafe too with `unsafe`).
 
-    `show_diff`: only compute the diffs (`Outcome.diffs`), write nothing. Otherwise each file
-    is replaced atomically (fix/writing.py: its backup `FILE.orig` first unless `backup` is
-    False, refused when it changed since it was read), then the paths are linted again.
+    `show_diff`: only compute the diffs of one pass (`Outcome.diffs`), write nothing.
+    Otherwise each file is replaced atomically (fix/writing.py: its backup `FILE.orig`
+    first, of the original, unless `backup` is False; refused when it changed since it was
+    read), the paths are linted again, and passes go on while they change something.
     `lint_options` are `maskcheck.lint`'s (select, ignore, config, ...). Every finding is
     kept for planning (no --max-findings cap), so one run fixes all that it can.
     """
     options = {**lint_options, "max_findings": None}
-    before = lint(paths, **options)
-    plan = make_plan(before.findings, unsafe)
-    remap = renumber.apply(plan, before)
-    out = Outcome(before=before, plan=plan, remap=remap)
+    report = lint(paths, **options)
+    out = Outcome(before=report, plan=Plan())
     roots = [Path(p) for p in paths]
-    for f in plan.files:
-        if f.new == f.snapshot.data:
-            continue
+    for n in range(MAX_PASSES):
+        out.plan = make_plan(report.findings, unsafe)
+        remap = renumber.apply(out.plan, report)
+        out.remap = out.remap or remap
+        changed = [f for f in out.plan.files if f.new != f.snapshot.data]
         if show_diff:
-            out.diffs.append(diff.unified(f.snapshot.given, f.snapshot.data, f.new))
-            out.fixed += f.fixed
-            continue
-        try:
-            if f.removed:  # the deleted records first: no moment where they exist nowhere
-                out.sidecars.append(write_new(
-                    f.snapshot.path.with_name(f.snapshot.path.name + ".removed.json"),
-                    json.dumps(f.removed, indent=1, ensure_ascii=False).encode() + b"\n",
-                    roots, mode=f.snapshot.mode))
-            made = write_atomic(f.snapshot, f.new, backup=backup, allowed_roots=roots)
-        except WriteRefused as exc:
-            out.refused.append(exc)
-            continue
-        out.written.append(f.snapshot.path)
-        out.fixed += f.fixed
-        if made is not None:
-            out.backups.append(made)
-    if remap is not None and not show_diff and any(p in out.written for p in
-                                                    (read_path(f) for f in remap.files)):
-        try:  # beside the first file renumbered: inside the paths given
-            out.remap_file = write_new(remap.files[0].parent / renumber.REMAP_NAME,
-                                       remap.text().encode(), roots)
-        except WriteRefused as exc:
-            out.refused.append(exc)
-    if not show_diff and out.written:
-        out.after = lint(paths, **options)
+            out.diffs = [diff.unified(f.snapshot.given, f.snapshot.data, f.new) for f in changed]
+            out.fixed = [x for f in changed for x in f.fixed]
+            return out
+        written = [f for f in changed if _write(out, f, roots, backup and n == 0)]
+        if remap is not None and written:
+            try:  # beside the first file renumbered: inside the paths given
+                out.remap_file = write_new(remap.files[0].parent / renumber.REMAP_NAME,
+                                           remap.text().encode(), roots)
+            except WriteRefused as exc:
+                out.refused.append(exc)
+        if not written:
+            break
+        report = out.after = lint(paths, **options)
     return out
 
 
-def read_path(path: Path) -> Path:
-    return path.resolve()
+def _write(out: Outcome, f: FileFix, roots: list[Path], backup: bool) -> bool:
+    """One file's new bytes written (its deleted records first, into FILE.removed.json, so
+    they are never nowhere); False when refused, said in `out.refused`."""
+    try:
+        if f.removed:
+            out.sidecars.append(write_new(
+                f.snapshot.path.with_name(f.snapshot.path.name + ".removed.json"),
+                json.dumps(f.removed, indent=1, ensure_ascii=False).encode() + b"\n",
+                roots, mode=f.snapshot.mode))
+        made = write_atomic(f.snapshot, f.new, backup=backup, allowed_roots=roots)
+    except WriteRefused as exc:
+        out.refused.append(exc)
+        return False
+    if f.snapshot.path not in out.written:
+        out.written.append(f.snapshot.path)
+    out.fixed += f.fixed
+    if made is not None:
+        out.backups.append(made)
+    return True

@@ -185,6 +185,7 @@ class DuplicateInstance(Rule):
     name = "duplicate-instance"
     summary = "The same instance annotated twice in one image (same class, mask IoU >= 0.95)."
     severity = Severity.WARNING
+    fix_safety = "unsafe"  # exact copies deleted; near ones need a person to choose
 
     def check(self, batch: Batch) -> Iterator[Problem]:
         for rows, lo, hi in _clusters(batch, same_class=True):
@@ -195,8 +196,26 @@ class DuplicateInstance(Rule):
                 f"({_iou_text(lo, hi)}): {_listed(batch, others, lambda r: _where(batch, r))}. "
                 "The model is taught to predict it several times, which non-maximum "
                 "suppression then fights; keep one",
-                At.ann(first))
+                At.ann(first), fix=_twins_fix(batch, first, others))
         yield from _unchecked(batch)
+
+
+def _twins_fix(batch: Batch, first: int, others: list[int]) -> Fix | None:
+    """Delete the exact copies of the first (the same mask as written, the same box): COCO
+    records only, where an annotation is one record of its own."""
+    if batch.info.format != "coco" or "pointer" in batch.anns:
+        return None
+    geo = geometry.of(batch)
+    key = geometry.mask_key(geo, first)
+    box = batch.anns.bbox
+    same = [r for r in others if geometry.mask_key(geo, r) == key
+            and np.array_equal(box[r], box[first], equal_nan=True)]
+    pointers = tuple(p for p in (batch.ann_location(r).pointer for r in same) if p)
+    if not pointers:
+        return None
+    return Fix(delete=True, safe=False, targets=pointers,
+               what=f"delete {len(pointers)} exact cop{'y' if len(pointers) == 1 else 'ies'} "
+                    "(kept in FILE.removed.json)")
 
 
 class ConflictingLabels(Rule):
