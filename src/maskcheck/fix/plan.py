@@ -75,9 +75,24 @@ def _order(pointer: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(t)) if t.isdigit() else (1, t) for t in _tokens(pointer))
 
 
-def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
+class _Taken:
+    """Pointers already edited, as token tuples: whether a new one equals one, lies inside
+    one or holds one, in time linear in its depth (not in the edits made: 100k of them)."""
+
+    def __init__(self) -> None:
+        self.full: set[tuple[str, ...]] = set()
+        self.above: set[tuple[str, ...]] = set()  # every proper prefix of those
+
+    def add(self, t: tuple[str, ...]) -> None:
+        self.full.add(t)
+        self.above.update(t[:k] for k in range(len(t)))
+
+    def covers(self, t: tuple[str, ...]) -> bool:
+        """`t` is one of them or lies inside one."""
+        return any(t[:k] in self.full for k in range(len(t) + 1))
+
+    def overlaps(self, t: tuple[str, ...]) -> bool:
+        return self.covers(t) or t in self.above
 
 
 def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
@@ -110,30 +125,29 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         except WriteRefused as exc:
             plan.refused.append(exc)
             continue
-        taken: list[tuple[str, ...]] = []
+        taken = _Taken()
         edits: list[jsonedit.Edit] = []
         fixed: list[Finding] = []
         # deletes first: an edit inside a record that goes is moot (its finding goes with it)
         todo.sort(key=lambda item: not (item[0].fix and item[0].fix.delete))
-        deleting: set[str] = set()
-        gone_tokens: list[tuple[str, ...]] = []
+        gone = _Taken()
         for f, pointers in todo:
             fix = f.fix
             assert fix is not None
-            inside = [p for p in pointers if any(_tokens(p)[:len(g)] == g for g in gone_tokens)]
-            if inside and len(inside) == len(pointers):
+            tokens = [_tokens(p) for p in pointers]
+            inside = [gone.covers(t) for t in tokens]
+            if all(inside):
                 fixed.append(f)
                 continue
-            # several findings may ask to delete one record: it is one delete
-            fresh = [p for p in pointers if not (fix.delete and p in deleting) and p not in inside]
-            if any(_overlaps(_tokens(p), t) for p in fresh for t in taken):
+            fresh = [(p, t) for p, t, moot in zip(pointers, tokens, inside, strict=True)
+                     if not moot]
+            if any(taken.overlaps(t) for _, t in fresh):
                 plan.not_applied.append((f, "another fix edits the same value; run fix again"))
                 continue
-            for p in fresh:
+            for p, t in fresh:
                 if fix.delete:
-                    deleting.add(p)
-                    gone_tokens.append(_tokens(p))
-                taken.append(_tokens(p))
+                    gone.add(t)
+                taken.add(t)
                 edits.append(jsonedit.Delete(p) if fix.delete else jsonedit.Replace(p, fix.value))
             fixed.append(f)
         try:
