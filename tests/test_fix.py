@@ -178,6 +178,7 @@ def test_a_fix_removes_the_finding_and_moves_nothing_else(tmp_path, code, indent
 
 
 def dirty(tmp_path: Path) -> Path:
+    tmp_path.mkdir(exist_ok=True)
     return write(tmp_path / "ann.json", coco(*(CASES[c][0] | {"id": k + 1}
                                                for k, c in enumerate(sorted(CASES)))))
 
@@ -357,3 +358,14 @@ def test_yolo_rows_just_outside_are_clipped_and_nothing_else_moves(tmp_path, cap
     text = (root / "labels" / "a.txt").read_bytes()
     main(["fix", str(root)])
     assert (root / "labels" / "a.txt").read_bytes() == text  # idempotent
+
+
+def test_unreadable_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": [{"id": 1, "file_name": "a.jpg"')
+    good = dirty(tmp_path / "ok")  # beside it, fixed all the same
+    assert main(["fix", str(bad), str(good)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"maskcheck: {bad}: ")
+    assert bad.read_text() == '{"images": [{"id": 1, "file_name": "a.jpg"'
+    assert not (tmp_path / "bad.json.orig").exists() and "MC213" not in codes(good)
