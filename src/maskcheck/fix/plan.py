@@ -98,7 +98,7 @@ class _Taken:
 def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
     """The edits for `findings` (those with a fix), file by file."""
     plan = Plan()
-    by_file: dict[str, list[tuple[Finding, str]]] = {}
+    by_file: dict[str, list[tuple[Finding, list[str]]]] = {}
     by_lines: dict[str, list[Finding]] = {}
     for f in findings:
         if f.fix is None:
@@ -142,7 +142,8 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
             fresh = [(p, t) for p, t, moot in zip(pointers, tokens, inside, strict=True)
                      if not moot]
             if any(taken.overlaps(t) for _, t in fresh):
-                plan.not_applied.append((f, "another fix edits the same value; run fix again"))
+                plan.not_applied.append((f, "another fix edits the same value; the next pass "
+                                            "judges it on the fixed file"))
                 continue
             for p, t in fresh:
                 if fix.delete:
@@ -152,8 +153,8 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
             fixed.append(f)
         try:
             new = jsonedit.apply_bytes(snap.data, edits)
-            gone = [e.pointer for e in edits if isinstance(e, jsonedit.Delete)]
-            values = jsonedit.values_at(snap.data, gone) if gone else {}
+            deleted = [e.pointer for e in edits if isinstance(e, jsonedit.Delete)]
+            values = jsonedit.values_at(snap.data, deleted) if deleted else {}
         except (jsonedit.EditError, ValueError) as exc:
             plan.refused.append(WriteRefused(path, f"cannot be edited: {exc}"))
             continue
