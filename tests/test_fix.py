@@ -51,7 +51,7 @@ CASES = {
 DELETES = {"MC007", "MC202"}
 
 
-RUN_WIDE = {"MC103", "MC218"}  # fixes beyond the finding's own record, tested below
+RUN_WIDE = {"MC103", "MC218", "MC107"}  # fixes beyond the finding's own record, tested below
 LINES = {"MC420"}  # YOLO rows: test_yolo_rows_just_outside_are_clipped_...
 
 
@@ -150,7 +150,8 @@ def test_a_fix_removes_the_finding_and_moves_nothing_else(tmp_path, code, indent
                  indent)
     before_text = path.read_text(encoding="utf-8")
     assert code in codes(path)
-    args = ["fix", str(path), *(["--unsafe-fixes"] if unsafe else [])]
+    # the fixture's spare categories are unused-class (MC107), whose unsafe fix deletes them
+    args = ["fix", str(path), *(["--unsafe-fixes", "--ignore", "MC107"] if unsafe else [])]
     if unsafe:  # held back without the flag, and the summary says so
         main(["fix", str(path)])
         assert "--unsafe-fixes would repair" in capsys.readouterr().out
@@ -204,6 +205,7 @@ def test_diff_writes_nothing_and_applies_with_patch(tmp_path, capsys, monkeypatc
     capsys.readouterr()
     main(["fix", "ann.json", "--unsafe-fixes", "--no-backup"])  # passes until none changes
     assert main(["fix", "ann.json", "--diff", "--unsafe-fixes"]) == 0
+    assert [c["id"] for c in json.loads(path.read_text())["categories"]] == [1, 2]  # MC107
     assert capsys.readouterr().out.endswith("(maskcheck lint shows them)\n")
 
 
@@ -293,7 +295,7 @@ def test_select_limits_the_fixes(tmp_path, capsys):
 def test_a_degenerate_polygon_beside_a_good_one_goes_alone(tmp_path):
     sq = [10, 10, 30, 10, 30, 30, 10, 30]
     path = write(tmp_path / "ann.json", coco(ann(1, segmentation=[[5, 5, 6, 6], sq, [1, 2, 3]])))
-    fix_run.fix([path], unsafe=True)
+    fix_run.fix([path], unsafe=True, ignore=["MC107"])
     assert json.loads(path.read_text())["annotations"][0]["segmentation"] == [sq]
     removed = json.loads((tmp_path / "ann.json.removed.json").read_text())
     assert [(r["pointer"], r["value"]) for r in removed] == [
@@ -306,12 +308,12 @@ def test_passes_go_on_while_fixes_uncover_more_and_keep_one_backup(tmp_path):
     deletes it. The backup is the original, made once."""
     path = write(tmp_path / "ann.json", coco(ann(1, bbox=[10, 10, "20", 20]), ann(2)))
     original = path.read_bytes()
-    out = fix_run.fix([path], unsafe=True)
+    out = fix_run.fix([path], unsafe=True, ignore=["MC107"])
     assert sorted(f.code for f in out.fixed) == ["MC009", "MC218"]
     assert [a["id"] for a in json.loads(path.read_text())["annotations"]] == [1]
     assert (tmp_path / "ann.json.orig").read_bytes() == original
     assert not (tmp_path / "ann.json.orig.1").exists()
-    again = fix_run.fix([path], unsafe=True)
+    again = fix_run.fix([path], unsafe=True, ignore=["MC107"])
     assert not again.written and not again.fixed
 
 
@@ -319,7 +321,7 @@ def test_exact_copies_are_deleted_and_near_ones_kept(tmp_path):
     near = [[10, 10, 30, 10, 30, 30.4, 10, 30.4]]  # IoU 0.98: the same object, a person decides
     path = write(tmp_path / "ann.json", coco(ann(1), ann(2), ann(3, segmentation=near), ann(4)))
     assert "MC218" in codes(path)
-    out = fix_run.fix([path], unsafe=True)
+    out = fix_run.fix([path], unsafe=True, ignore=["MC107"])
     assert [f.code for f in out.fixed] == ["MC218"]
     doc = json.loads(path.read_text())
     assert [a["id"] for a in doc["annotations"]] == [1, 3]
@@ -369,3 +371,24 @@ def test_unreadable_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsy
     assert len(err) == 1 and err[0].startswith(f"maskcheck: {bad}: ")
     assert bad.read_text() == '{"images": [{"id": 1, "file_name": "a.jpg"'
     assert not (tmp_path / "bad.json.orig").exists() and "MC213" not in codes(good)
+
+
+def test_unused_categories_go_from_every_split_unless_one_uses_them(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    cats = [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}, {"id": 3, "name": "bird"},
+            {"id": 4, "name": "crowd only"}]
+    train = write(root / "train.json", coco(ann(1), ann(2, category_id=4, iscrowd=1,
+                                                       segmentation=[[40, 40, 60, 40, 60, 60]]))
+                  | {"categories": cats})
+    val = write(root / "val.json", coco(ann(1, category_id=2)) | {"categories": cats})
+    out = fix_run.fix([root], unsafe=True, select=["MC107"])
+    for p in (train, val):  # bird (3) in no split goes; dog (2, val only) and 4 (crowd) stay
+        assert [c["id"] for c in json.loads(p.read_text())["categories"]] == [1, 2, 4]
+    assert [f.fix.value for f in out.fixed] == [3, 3]
+    removed = json.loads((root / "train.json.removed.json").read_text())
+    assert [(r["pointer"], r["value"]["name"]) for r in removed] == [("/categories/2", "bird")]
+    assert {why for _, why in out.plan.not_applied} <= {
+        "an annotation (a crowd region, or in another split) uses it"}
+    again = fix_run.fix([root], unsafe=True, select=["MC107"])
+    assert not again.written

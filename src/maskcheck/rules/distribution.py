@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from maskcheck.model import DatasetInfo, Problem, RunContext, Severity
+from maskcheck.model import At, DatasetInfo, Fix, Problem, RunContext, Severity
 from maskcheck.registry import Option
 from maskcheck.rules._util import category_problem, category_rows, is_background_name, plural
 from maskcheck.rules.labels import _CountsPerClass, background_slot, group_categories, not_classes
@@ -86,6 +86,7 @@ class UnusedClass(_CountsPerClass):
     summary = "A category that no annotation uses."
     severity = Severity.INFO
     needs_classes = True  # about classes: SA-1B's masks have none
+    fix_safety = "unsafe"  # deleted where no split uses it: the model's outputs change
 
     def finalize(self, state: tuple, info: DatasetInfo, ctx: RunContext) -> Iterator[Problem]:
         counts, _ = state
@@ -111,7 +112,9 @@ class UnusedClass(_CountsPerClass):
                     f"learned: remove it, or renumber the classes from {target.first_id} "
                     "before adding data for it")
                 continue
-            yield category_problem(
-                info, r,
+            yield Problem(
                 f"class {_label(names, cid)} has no (non-crowd) annotation: the "
-                "model gets an output it never sees a positive for. Remove it, or add data")
+                "model gets an output it never sees a positive for. Remove it, or add data",
+                At.category_row(r),
+                fix=Fix(cid, safe=False, dataset="drop-unused-categories",
+                        what=f"delete category {cid} from every split given that none uses"))
