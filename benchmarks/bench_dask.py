@@ -9,7 +9,7 @@ Each command runs in a fresh process, alternating: `maskcheck lint -j 2` and `ma
 command). Prints the median wall time and peak memory (PSS of the process tree, as
 bench_coco.run) of each, the time to start and close the LocalCluster alone, and the
 overhead per partition: (dask - pool - cluster start) / partitions, partitions being the
-engine's (dask_engine.runs_of: four per worker). Read the ratios; the machines are noisy.
+engine's (pool.runs_of: four per worker). Read the ratios; the machines are noisy.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> int:
     starts = [run([sys.executable, "-c", START_CLUSTER])[0] for _ in range(a.runs)]
     start = med(starts)
     print(f"LocalCluster(2 workers) start + first task + close: median {start:.2f} s")
-    partitions = 2 * 4  # dask_engine.runs_of with two workers, when there are enough batches
+    partitions = 2 * 4  # pool.runs_of with two workers, when there are enough batches
     for kind, images in (("sa1b", a.sa1b), ("coco", a.coco)):
         path = data(kind, images)
         base = [sys.executable, "-m", "maskcheck", "lint", str(path), "--format", "json",

@@ -208,3 +208,25 @@ def test_an_image_without_masks_stays_in_the_dataset(tmp_path):
     report = lint([folder])
     assert report.inputs == [{"path": str(folder), "format": "sa1b"}] and report.images == 24
     assert not report.errors and severe(report) == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools' decode under numpy 2
+def test_pixel_lookup_in_the_runs_matches_the_decoded_masks(clean_tar):
+    """geometry.pixels_on (MC460's lookup, every point of a batch at once) against
+    pycocotools' own decode of the same masks."""
+    import numpy as np
+    from pycocotools import mask as mask_utils
+
+    from maskcheck import geometry
+    from maskcheck.readers.reading import read_all
+
+    [d] = [x for x in read_all([clean_tar]) if hasattr(x, "batches")]
+    batch = next(d.batches(6))
+    rle = geometry.of(batch).rle
+    rng = np.random.default_rng(3)
+    rows = rng.choice(sorted(rle.runs), 400)
+    h, w = rle.size[rows, 0], rle.size[rows, 1]
+    x, y = (rng.random(400) * w).astype(np.int64), (rng.random(400) * h).astype(np.int64)
+    masks = {int(r): mask_utils.decode(rle.rles[int(r)]) for r in set(rows.tolist())}
+    want = [bool(masks[int(r)][yy, xx]) for r, xx, yy in zip(rows, x, y, strict=True)]
+    assert geometry.pixels_on(rle, rows, x, y).tolist() == want and any(want) and not all(want)

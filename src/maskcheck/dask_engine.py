@@ -20,10 +20,9 @@ from maskcheck.errors import UsageProblem
 from maskcheck.fold import Partial, merge
 from maskcheck.gallery import Gallery
 from maskcheck.model import Batch, DatasetInfo, RunContext, Severity
-from maskcheck.pool import Job, fold_run
+from maskcheck.pool import Job, fold_run, runs_of
 from maskcheck.registry import Rule
 
-PARTITIONS_PER_WORKER = 4  # a slow partition does not leave the others idle at the end
 CONNECT_TIMEOUT = 5  # seconds to reach a --scheduler before saying it cannot be reached
 INSTALL_HINT = "--engine dask needs Dask: pip install 'maskcheck[dask]'"
 
@@ -70,12 +69,6 @@ def session(scheduler: str | None, workers: int) -> Iterator[Any]:
             yield client
     finally:
         cluster.close()
-
-
-def runs_of(order: list[int], workers: int) -> list[list[int]]:
-    """Partitions: runs of consecutive batch numbers, a few per worker."""
-    step = max(1, -(-len(order) // (max(1, workers) * PARTITIONS_PER_WORKER)))
-    return [order[i:i + step] for i in range(0, len(order), step)]
 
 
 def _images(part: Partial) -> int:

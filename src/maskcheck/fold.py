@@ -81,8 +81,7 @@ def stamp(severity: Severity, rule: Rule, problems: Iterable[Problem],
             loc, order = resolve(p.location, info, batch)
         else:
             loc, order = p.location, p.order
-        finding = Finding(rule.code, rule.name, severity, p.message, loc, order,
-                          getattr(p, "fix", None))
+        finding = Finding(rule.code, rule.name, severity, p.message, loc, order, p.fix)
         keep(finding)
         if gallery is not None and batch is not None and isinstance(p.location, At):
             gallery.offer(finding, p.location, batch)

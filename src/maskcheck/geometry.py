@@ -432,12 +432,22 @@ class RleStats:
             self.rles = {}
 
 
-def rle_hits(size: tuple[int, int], runs: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Whether pixels (x, y) (integer arrays inside the mask) are foreground: COCO's RLE
-    is column-major, alternating background and foreground runs from background."""
-    h = size[0]
-    k = np.searchsorted(np.cumsum(runs), x * h + y, side="right")
-    return (k % 2) == 1
+def pixels_on(rle: RleStats, rows: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether pixel (x[i], y[i]) (integers inside the mask's size) of good RLE mask rows[i]
+    is foreground, for every query at once. COCO's RLE is column-major and alternates
+    background and foreground runs, starting with background: the run holding pixel
+    x * h + y is found by one search over every mask's runs laid end to end."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    masks, which = np.unique(rows, return_inverse=True)
+    runs = [rle.runs[int(r)] for r in masks]
+    ends = np.cumsum(np.concatenate(runs))
+    n_runs = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+    first_run = np.r_[0, np.cumsum(n_runs)[:-1]]
+    pixels = np.fromiter((int(r.sum()) for r in runs), dtype=np.int64, count=len(runs))
+    before = np.r_[0, np.cumsum(pixels)[:-1]]  # pixels of the masks laid before each
+    k = np.searchsorted(ends, before[which] + x * rle.size[rows, 0] + y, side="right")
+    return (k - first_run[which]) % 2 == 1
 
 
 def _to_coco_rle(obj: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from maskcheck.gallery import Gallery
 from maskcheck.model import Batch, Dataset, DatasetInfo, RunContext, Severity
 from maskcheck.registry import Rule
 
-CHUNKS_PER_JOB = 4  # runs per worker: a slow run does not leave the others idle at the end
+RUNS_PER_WORKER = 4  # a slow run does not leave the others idle at the end
 
 
 def cores() -> int:
@@ -54,6 +54,12 @@ class Job:
 _JOB: Job | None = None
 
 
+def runs_of(order: list[int], workers: int) -> list[list[int]]:
+    """Consecutive batch numbers cut into a few runs per worker (the pool's, a cluster's)."""
+    step = max(1, -(-len(order) // (max(1, workers) * RUNS_PER_WORKER)))
+    return [order[i:i + step] for i in range(0, len(order), step)]
+
+
 def fold_run(job: Job, order: Sequence[int]) -> Partial:
     """The batches `order`, drawn and folded in a worker."""
     gallery = Gallery(per_rule=job.per_rule) if job.per_rule is not None else None
@@ -73,8 +79,7 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
     """Fold the batches `order` (numbers for `batch_at`) in `jobs` processes: runs of
     consecutive numbers, merged in that order. `ctx` must carry the dataset facts."""
     global _JOB
-    step = max(1, -(-len(order) // (jobs * CHUNKS_PER_JOB)))
-    runs = [order[i:i + step] for i in range(0, len(order), step)]
+    runs = runs_of(order, jobs)
     _JOB = Job(dataset.info, rules, severity, batch_at, ctx,
                 None if gallery is None else gallery.per_rule, stats, limit)
     # the collector would write into the header of every object the workers inherit,

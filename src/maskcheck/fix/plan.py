@@ -17,7 +17,7 @@ from pathlib import Path
 
 from maskcheck.fix import jsonedit, lines
 from maskcheck.fix.writing import Snapshot, WriteRefused, read_for_fix
-from maskcheck.model import Finding
+from maskcheck.model import Finding, Report
 
 _EDITABLE = (".json",)
 
@@ -170,6 +170,26 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
     for path, todo in by_lines.items():
         _plan_lines(plan, path, todo)
     return plan
+
+
+def coco_files(report: Report) -> tuple[list[Path], list[str]]:
+    """The run's COCO inputs a run-wide fix edits (.json files), and the others it cannot."""
+    given = list(dict.fromkeys(i["path"] for i in report.inputs if i["format"] == "coco"))
+    return ([Path(g) for g in given if g.lower().endswith(".json")],
+            [g for g in given if not g.lower().endswith(".json")])
+
+
+def file_fix(plan: Plan, path: Path) -> FileFix:
+    """The plan's edits of `path` so far, for a run-wide fix to build on: the file is read
+    only when no other fix read it. Raises WriteRefused."""
+    real = path.resolve()
+    for f in plan.files:
+        if f.snapshot.path == real:
+            return f
+    snap = read_for_fix(path)
+    ff = FileFix(snap, snap.data, [])
+    plan.files.append(ff)
+    return ff
 
 
 def _plan_lines(plan: Plan, path: str, todo: list[Finding]) -> None:

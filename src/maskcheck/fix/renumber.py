@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from maskcheck.fix import jsonedit
-from maskcheck.fix.plan import FileFix, Plan
-from maskcheck.fix.writing import WriteRefused, read_for_fix
+from maskcheck.fix.plan import Plan, coco_files, file_fix
+from maskcheck.fix.writing import WriteRefused
 from maskcheck.model import Report
 
 SHIFT = 1
@@ -65,29 +65,21 @@ def apply(plan: Plan, report: Report) -> Remap | None:
     if not asking:
         return None
     remap = Remap()
-    by_path = {f.snapshot.path: f for f in plan.files}
-    for given in dict.fromkeys(i["path"] for i in report.inputs if i["format"] == "coco"):
-        path = Path(given)
-        if not path.name.lower().endswith(".json"):
-            plan.not_applied += [(f, f"{given}: only .json COCO files are renumbered")
-                                 for f in asking]
-            continue
+    paths, others = coco_files(report)
+    plan.not_applied += [(f, f"{g}: only .json COCO files are renumbered")
+                         for g in others for f in asking]
+    for path in paths:
         try:
-            snap = read_for_fix(path)
+            ff = file_fix(plan, path)
+            edits, mapping = _edits(json.loads(ff.new))
+            ff.new = jsonedit.apply_bytes(ff.new, edits)
         except WriteRefused as exc:
             plan.refused.append(exc)
             continue
-        ff = by_path.get(snap.path) or FileFix(snap, snap.data, [])
-        try:
-            edits, mapping = _edits(json.loads(ff.new))
-            ff.new = jsonedit.apply_bytes(ff.new, edits)
         except (ValueError, jsonedit.EditError) as exc:
-            plan.refused.append(WriteRefused(given, f"cannot be renumbered: {exc}"))
+            plan.refused.append(WriteRefused(str(path), f"cannot be renumbered: {exc}"))
             continue
         ff.fixed += [f for f in asking if Path(f.location.path) == path]
-        if snap.path not in by_path:
-            plan.files.append(ff)
-            by_path[snap.path] = ff
         remap.mapping.update(mapping)
         remap.files.append(path)
     return remap if remap.files else None

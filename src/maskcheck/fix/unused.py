@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from maskcheck.fix import jsonedit
-from maskcheck.fix.plan import FileFix, Plan
-from maskcheck.fix.writing import WriteRefused, read_for_fix
+from maskcheck.fix.plan import FileFix, Plan, coco_files, file_fix
+from maskcheck.fix.writing import WriteRefused
 from maskcheck.model import Report
 
 NAME = "drop-unused-categories"
@@ -32,19 +32,14 @@ def apply(plan: Plan, report: Report) -> list[int]:
     if not asking:
         return []
     candidates = {f.fix.value for f in asking if f.fix is not None}
-    by_path = {f.snapshot.path: f for f in plan.files}
     files: list[tuple[Path, FileFix, Any]] = []
-    for given in dict.fromkeys(i["path"] for i in report.inputs if i["format"] == "coco"):
-        path = Path(given)
-        if not path.name.lower().endswith(".json"):
-            continue
+    for path in coco_files(report)[0]:
         try:
-            snap = read_for_fix(path)
-            ff = by_path.get(snap.path) or FileFix(snap, snap.data, [])
+            ff = file_fix(plan, path)
             files.append((path, ff, json.loads(ff.new)))
         except (WriteRefused, ValueError) as exc:
             plan.refused.append(exc if isinstance(exc, WriteRefused)
-                                else WriteRefused(given, f"cannot be read as JSON: {exc}"))
+                                else WriteRefused(str(path), f"cannot be read as JSON: {exc}"))
             return []  # without every split, "no split uses it" cannot be told
     used = set().union(*(_used(doc) for _, _, doc in files)) if files else set()
     drop = sorted(c for c in candidates if c not in used)
@@ -61,9 +56,6 @@ def apply(plan: Plan, report: Report) -> list[int]:
                         "uses this category", "value": values[p]} for p in pointers]
         ff.fixed += [f for f in asking if Path(f.location.path) == path
                      and f.fix is not None and f.fix.value in drop]
-        if ff.snapshot.path not in by_path:
-            plan.files.append(ff)
-            by_path[ff.snapshot.path] = ff
     plan.not_applied += [(f, "an annotation (a crowd region, or in another split) uses it")
                          for f in asking if f.fix is not None and f.fix.value not in drop]
     return drop

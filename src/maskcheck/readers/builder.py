@@ -87,7 +87,7 @@ class Builder:
         return len(ann["image_row"]) - 1
 
     # ----------------------------------------------------------------------------- build
-    def _category_ids(self) -> dict[str, np.ndarray]:
+    def category_ids(self) -> dict[str, np.ndarray]:
         ids = self.classes.ids if self.classes is not None else {}
         values = [ids.get(v, v) if isinstance(v, str) else v for v in self.ann["label"]]
         return int_column(values, "category_id")
@@ -121,7 +121,7 @@ class Builder:
             images["has_" + name] = (np.ones(n_img, dtype=bool) if values is None else
                                      np.array([v is not MISSING for v in values], dtype=bool))
         for name, values in self.extra_images.items():
-            images[name] = _column(values)
+            images[name] = column(values)
         if counts:
             for name in ("n_labels", "n_masks", "n_boxes"):
                 images[name] = np.array(self.img[name], dtype=np.int64)
@@ -147,12 +147,12 @@ class Builder:
             "pointer": object_column([p or None for p in a["pointer"]]),
         }
         for name, values in self.extra.items():
-            cols[name] = _column(values)
+            cols[name] = column(values)
         if "source_id" in self.extra_images:  # the format's own image ids, for locations
             source = self.extra_images["source_id"]
             cols["source_image_id"] = object_column([source[r] if r >= 0 else None
                                                      for r in self.ann["image_row"]])
-        cols.update(self._category_ids())
+        cols.update(self.category_ids())
         if "raw_category_id" in cols:  # an absent label is malformed-record's, not a bad id
             raw = cols["raw_category_id"]
             raw[np.array([v is MISSING for v in raw], dtype=bool)] = None
@@ -160,7 +160,8 @@ class Builder:
         cols.update(int_column(a["iscrowd"], "iscrowd"))
         cols["has_iscrowd"] = np.ones(n, dtype=bool)
         cats = categories if categories is not None else (
-            self.classes.categories() if self.classes is not None else _categories_from_ids(cols))
+            self.classes.categories() if self.classes is not None
+            else categories_from_ids(cols["category_id"][cols["category_id_ok"]]))
         img_t, ann_t = Table(images, n=n_img), Table(cols, n=n)
         path = info_path or self.where
         info = DatasetInfo(path=path, format=self.fmt, categories=cats,
@@ -171,8 +172,11 @@ class Builder:
         return info, img_t, ann_t, image_row
 
 
-def _column(values: list[Any]) -> np.ndarray:
-    kinds = set(map(type, values))
+def column(values: list[Any], kinds: set[type] | None = None) -> np.ndarray:
+    """The values as one array: bool, int64 or float64 where every value is one, else
+    objects. `kinds`: the value types to judge by, when the values are one batch of a
+    column whose other batches hold others (readers/lazy.py)."""
+    kinds = set(map(type, values)) if kinds is None else kinds
     if kinds <= {bool}:
         return np.array(values, dtype=bool)
     if kinds <= {int}:
@@ -196,12 +200,12 @@ def seg_kind(segmentation: bytes | None) -> int:
     return SegKind.RLE if head == b"{" else SegKind.OTHER
 
 
-def _categories_from_ids(cols: dict[str, np.ndarray]) -> Table:
+def categories_from_ids(ids: np.ndarray) -> Table:
     """No class map and integer labels: the classes are the ids in use, named by their id."""
-    used = np.unique(cols["category_id"][cols["category_id_ok"]])
+    used = np.unique(np.asarray(ids, dtype=np.int64))
     n = len(used)
     return Table({
-        "index": np.arange(n, dtype=np.int64), "id": used.astype(np.int64),
+        "index": np.arange(n, dtype=np.int64), "id": used,
         "id_ok": np.ones(n, dtype=bool), "name": object_column([f"class {i}" for i in used.tolist()]),
         "is_object": np.ones(n, dtype=bool), "has_id": np.ones(n, dtype=bool),
         "has_name": np.ones(n, dtype=bool),

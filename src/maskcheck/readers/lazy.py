@@ -19,38 +19,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from maskcheck.columns import object_column
-from maskcheck.model import Batch, Dataset, DatasetInfo, InputError, Location, Table
-from maskcheck.readers.builder import Builder
+from maskcheck.model import Batch, Dataset, DatasetInfo, InputError, Location
+from maskcheck.readers.builder import Builder, categories_from_ids, column
 from maskcheck.readers.classmap import ClassMap
 
 T = TypeVar("T")
 LAZY_MIN_FILES = 512  # fewer files: read eagerly, once
 BATCH_FILES = 128  # images a batch holds by default (each file is one image)
 ReadUnit = Callable[[Builder, Any], list[InputError]]
-
-
-def _cast(values: list[Any], kinds: set[type]) -> np.ndarray:
-    """Builder._column with the kinds seen over the whole dataset, so that every batch's
-    column has the dtype the eager reader's one table has."""
-    if kinds <= {bool}:
-        return np.array(values, dtype=bool)
-    if kinds <= {int}:
-        return np.array(values, dtype=np.int64)
-    if kinds <= {int, float}:
-        return np.array(values, dtype=np.float64)
-    return object_column(values)
-
-
-def _categories(used: set[int]) -> Table:
-    ids = sorted(used)
-    n = len(ids)
-    return Table({
-        "index": np.arange(n, dtype=np.int64), "id": np.array(ids, dtype=np.int64),
-        "id_ok": np.ones(n, dtype=bool), "name": object_column([f"class {i}" for i in ids]),
-        "is_object": np.ones(n, dtype=bool), "has_id": np.ones(n, dtype=bool),
-        "has_name": np.ones(n, dtype=bool),
-    })
 
 
 def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
@@ -82,7 +58,7 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
             for name, values in extra.items():
                 kinds.setdefault(prefix + name, set()).update(map(type, values))
         if classes is None:
-            cols = b._category_ids()
+            cols = b.category_ids()
             used.update(cols["category_id"][cols["category_id_ok"]].tolist())
         problems += b.problems
         # a file read by neighbouring batches (a JSONL's lines) is counted once
@@ -107,7 +83,7 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
         pos = int(np.searchsorted(starts, index, side="right")) - 1
         return unit_locator(pos)(section, index - int(starts[pos]), **ids)
 
-    cats = classes.categories() if classes is not None else _categories(used)
+    cats = classes.categories() if classes is not None else categories_from_ids(np.array(sorted(used)))
     info = DatasetInfo(path=where, format=fmt, categories=cats, num_images=base_img,
                        num_annotations=base_ann, problems=problems,
                        class_source=classes.source if classes is not None else None,
@@ -125,11 +101,11 @@ def dataset(where: str, fmt: str, classes: ClassMap | None, units: Sequence[T],
             errs.append(InputError(where, "files changed while being linted: images "
                                           f"{lo + 1}-{hi} read differently the second time"))
         img_cols = {"index": images.index + i0, "id": images.id + i0}
-        img_cols.update({name[2:]: _cast(b.extra_images.get(name[2:], []), k_)
+        img_cols.update({name[2:]: column(b.extra_images.get(name[2:], []), k_)
                          for name, k_ in kinds.items() if name.startswith("i:")})
         ann_cols = {"index": anns.index + a0, "id": anns.id + a0, "image_row": image_row,
                     "image_id": np.where(anns.image_id_ok, anns.image_id + i0, 0)}
-        ann_cols.update({name[2:]: _cast(b.extra.get(name[2:], []), k_)
+        ann_cols.update({name[2:]: column(b.extra.get(name[2:], []), k_)
                          for name, k_ in kinds.items() if name.startswith("a:")})
         return Batch(info=info, images=images.with_columns(**img_cols),
                      anns=anns.with_columns(**ann_cols), errors=errs)
