@@ -331,16 +331,17 @@ def test_exact_copies_are_deleted_and_near_ones_kept(tmp_path):
     assert len(left) == 1 and left[0].fix is None  # the near copy: no fix
 
 
-def test_formats_without_pointers_say_their_fixes_wait(tmp_path):
-    """A fixable finding in a file fix cannot edit yet (a JSONL line) is counted, with why,
-    never silently dropped."""
-    path = tmp_path / "r.jsonl"
-    path.write_text('{"image": "a.jpg", "label": 1, "bbox": [0, 0, "20", 20]}\n')
-    before = path.read_bytes()
-    out = fix_run.fix([path])
-    assert [f.code for f, _ in out.plan.not_applied] == ["MC009"]
-    assert "cannot be fixed yet" in out.plan.not_applied[0][1]
-    assert not out.written and path.read_bytes() == before
+def test_fixes_a_format_cannot_carry_are_not_offered(tmp_path):
+    """Unused classes and renumbering edit COCO's category list: a CVAT task's labels are
+    reported without a fix (never a fix that is then silently dropped)."""
+    from test_cvat import cvat_xml
+
+    path = tmp_path / "annotations.xml"
+    path.write_text(cvat_xml('<box label="car" occluded="0" xtl="1" ytl="1" xbr="5" ybr="5"/>'))
+    (hit,) = [f for f in lint([path]).findings if f.code == "MC107"]
+    assert hit.fix is None
+    out = fix_run.fix([path], unsafe=True)
+    assert not out.written and not out.plan.not_applied
 
 
 def test_yolo_rows_just_outside_are_clipped_and_nothing_else_moves(tmp_path, capsys):

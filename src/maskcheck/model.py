@@ -180,6 +180,8 @@ class Fix:
     up: int = 0  # pointer levels above the location to apply at (2: a polygon's annotation)
     # other records of the finding's file the fix edits instead (pointers): a duplicate's twins
     targets: tuple[str, ...] = ()
+    # the same by line, in line-located formats: the CVAT elements or JSONL records deleted
+    lines: tuple[int, ...] = ()
     # a fix of the whole run rather than of one value ("renumber": every class id of every
     # split given, fix/renumber.py); the finding's location is then only where it was seen
     dataset: str = ""

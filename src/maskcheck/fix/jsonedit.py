@@ -231,8 +231,11 @@ def _root(doc: _Doc, skip: int) -> tuple[tuple[int, int], Any, _Container | None
 
 def _walk(doc: _Doc, node: _Node, span: tuple[int, int], raw: Any, pointer: str,
           spans: dict[str, tuple[int, int]], ranges: list[tuple[int, int, bytes]],
-          style: tuple[str, str], box: _Container | None = None) -> None:
-    """Record the spans of requested pointers under `node` and the byte ranges its edits rewrite."""
+          style: tuple[str, str], box: _Container | None = None,
+          missing: dict[str, str] | None = None) -> None:
+    """Record the spans of requested pointers under `node` and the byte ranges its edits rewrite.
+    With `missing`, a pointer that leads nowhere is put there with why (it and every edit
+    below it skipped) instead of raising."""
     if node.pointer is not None:
         spans[node.pointer] = span
     if isinstance(node.edit, Replace):
@@ -241,21 +244,41 @@ def _walk(doc: _Doc, node: _Node, span: tuple[int, int], raw: Any, pointer: str,
         return
     if doc.buf[span[0]] not in b"[{":
         token = next(iter(node.children))
-        raise EditError(f"{pointer}/{_escape(token)}: {pointer or 'the document'} is not an array or object")
+        why = f"{pointer}/{_escape(token)}: {pointer or 'the document'} is not an array or object"
+        if missing is None:
+            raise EditError(why)
+        for child in node.children.values():
+            missing.update(dict.fromkeys(_requested(child), why))
+        return
     if box is None:
         box = _Container(doc, span[0], span[1], raw)
     deleted: set[int] = set()
     for token, child in node.children.items():
         child_pointer = f"{pointer}/{_escape(token)}"
-        i = box.child(token, child.pointer or child_pointer)
+        try:
+            i = box.child(token, child.pointer or child_pointer)
+        except EditError as exc:
+            if missing is None:
+                raise
+            missing.update(dict.fromkeys(_requested(child), str(exc)))
+            continue
         if isinstance(child.edit, Delete):
             deleted.add(i)
             if child.pointer is not None:
                 spans[child.pointer] = box.value_span(i)
             continue
-        _walk(doc, child, box.value_span(i), box.raws[i], child_pointer, spans, ranges, style)
+        _walk(doc, child, box.value_span(i), box.raws[i], child_pointer, spans, ranges, style,
+              missing=missing)
     if deleted:
         ranges.extend(_deletions(box, deleted))
+
+
+def _requested(node: _Node) -> Iterable[str]:
+    """The requested pointers at and below `node`."""
+    if node.pointer is not None:
+        yield node.pointer
+    for child in node.children.values():
+        yield from _requested(child)
 
 
 def _deletions(box: _Container, deleted: set[int]) -> list[tuple[int, int, bytes]]:
@@ -323,7 +346,8 @@ def _dump(edit: Replace, style: tuple[str, str], old: bytes = b"") -> bytes:
         raise EditError(f"{edit.pointer}: cannot write {edit.value!r} as JSON ({exc})") from None
 
 
-def _plan(buf: bytes, skip: int, pointers: Iterable[str], edits: Sequence[Edit]
+def _plan(buf: bytes, skip: int, pointers: Iterable[str], edits: Sequence[Edit],
+          missing: dict[str, str] | None = None
           ) -> tuple[dict[str, tuple[int, int]], list[tuple[int, int, bytes]]]:
     root = _trie(pointers, edits)
     doc = _Doc(buf)
@@ -331,7 +355,7 @@ def _plan(buf: bytes, skip: int, pointers: Iterable[str], edits: Sequence[Edit]
     spans: dict[str, tuple[int, int]] = {}
     ranges: list[tuple[int, int, bytes]] = []
     style = _style(buf, skip) if any(isinstance(e, Replace) for e in edits) else (", ", ": ")
-    _walk(doc, root, span, raw, "", spans, ranges, style, box)
+    _walk(doc, root, span, raw, "", spans, ranges, style, box, missing)
     return spans, ranges
 
 
@@ -348,15 +372,17 @@ def _splice(buf: bytes, ranges: list[tuple[int, int, bytes]]) -> bytes:
     return b"".join(pieces)
 
 
-def apply_bytes(data: bytes, edits: Sequence[Edit]) -> bytes:
-    """`apply` on UTF-8 bytes, for callers that read and write bytes (no decode of 400 MB twice)."""
+def apply_bytes(data: bytes, edits: Sequence[Edit], missing: dict[str, str] | None = None) -> bytes:
+    """`apply` on UTF-8 bytes, for callers that read and write bytes (no decode of 400 MB twice).
+    With `missing` (a dict), edits whose pointer leads nowhere are skipped and put there,
+    pointer -> why, instead of raising."""
     if not edits:
         return data
     try:
         skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     except AttributeError:
         raise EditError("not JSON: expected bytes") from None
-    _spans, ranges = _plan(data, skip, (), edits)
+    _spans, ranges = _plan(data, skip, (), edits, missing)
     return _splice(data, ranges)
 
 

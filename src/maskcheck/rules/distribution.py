@@ -116,5 +116,8 @@ class UnusedClass(_CountsPerClass):
                 f"class {_label(names, cid)} has no (non-crowd) annotation: the "
                 "model gets an output it never sees a positive for. Remove it, or add data",
                 At.category_row(r),
+                # COCO's category list is what the fix edits; other formats' class lists are
+                # a labelmap, a task's labels or --classes, which it leaves to the user
                 fix=Fix(cid, safe=False, dataset="drop-unused-categories",
-                        what=f"delete category {cid} from every split given that none uses"))
+                        what=f"delete category {cid} from every split given that none uses")
+                if info.format == "coco" else None)

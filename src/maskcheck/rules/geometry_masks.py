@@ -201,21 +201,29 @@ class DuplicateInstance(Rule):
 
 
 def _twins_fix(batch: Batch, first: int, others: list[int]) -> Fix | None:
-    """Delete the exact copies of the first (the same mask as written, the same box): COCO
-    records only, where an annotation is one record of its own."""
-    if batch.info.format != "coco" or "pointer" in batch.anns:
+    """Delete the exact copies of the first (the same mask as written, the same box) where an
+    annotation is a record of its own: COCO's (by pointer), CVAT's shapes and JSONL's
+    one-instance lines (by line, in the first's file)."""
+    fmt = batch.info.format
+    if fmt not in ("coco", "cvat", "records") or (fmt == "coco" and "pointer" in batch.anns):
         return None
     geo = geometry.of(batch)
     key = geometry.mask_key(geo, first)
     box = batch.anns.bbox
     same = [r for r in others if geometry.mask_key(geo, r) == key
             and np.array_equal(box[r], box[first], equal_nan=True)]
-    pointers = tuple(p for p in (batch.ann_location(r).pointer for r in same) if p)
-    if not pointers:
+    what = (f"delete {len(same)} exact cop{'y' if len(same) == 1 else 'ies'} "
+            "(kept in FILE.removed.json)")
+    if fmt == "coco":
+        pointers = tuple(p for p in (batch.ann_location(r).pointer for r in same) if p)
+        return Fix(delete=True, safe=False, targets=pointers, what=what) if pointers else None
+    here = batch.ann_location(first)
+    locs = [batch.ann_location(r) for r in same]
+    # a CVAT shape, or a JSONL line holding one instance (no pointer inside it)
+    if not locs or any(loc.path != here.path or loc.line is None
+                       or (fmt == "records" and loc.pointer is not None) for loc in locs):
         return None
-    return Fix(delete=True, safe=False, targets=pointers,
-               what=f"delete {len(pointers)} exact cop{'y' if len(pointers) == 1 else 'ies'} "
-                    "(kept in FILE.removed.json)")
+    return Fix(delete=True, safe=False, lines=tuple(loc.line for loc in locs if loc.line), what=what)
 
 
 class ConflictingLabels(Rule):

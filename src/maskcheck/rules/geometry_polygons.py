@@ -64,8 +64,9 @@ class DegeneratePolygon(Rule):
         st, p = geo.poly, geo.polygons
         bad = st.odd | (st.points < 3) | (st.usable & st.collinear)
         # the fix deletes the polygon, or its annotation when it has no other: COCO's lists of
-        # polygons and LabelMe's shapes (records' parallel lists would fall out of step)
-        fixes = _delete_fixes(batch, p.row, bad) if batch.info.format in ("coco", "labelme") else {}
+        # polygons, LabelMe's and CVAT's shapes, records of one instance each (records'
+        # parallel lists would fall out of step)
+        fixes = _delete_fixes(batch, p.row, bad) if batch.info.format in _DELETABLE else {}
         for i in np.flatnonzero(bad).tolist():
             n = int(p.length[i])
             if n % 2:
@@ -83,16 +84,35 @@ class DegeneratePolygon(Rule):
             yield replace(problem, fix=fixes.get(int(p.row[i])))
 
 
+_DELETABLE = ("coco", "labelme", "cvat", "records")
+
+
+def _in_parallel_lists(batch: Batch) -> np.ndarray:
+    """Per annotation row: one position of an image record's parallel lists (labels, masks,
+    boxes), which a delete would put out of step."""
+    imgs, anns = batch.images, batch.anns
+    if "n_labels" not in imgs or "image_row" not in anns:
+        return np.zeros(len(anns), dtype=bool)
+    counts = np.column_stack([imgs.n_labels, imgs.n_masks, imgs.n_boxes])
+    listed = (counts >= 0).any(axis=1)
+    row = anns.image_row
+    return np.where(row >= 0, listed[np.clip(row, 0, None)], False) if len(listed) else (
+        np.zeros(len(anns), dtype=bool))
+
+
 def _delete_fixes(batch: Batch, rows: np.ndarray, bad: np.ndarray) -> dict[int, Fix]:
     """Per annotation row: delete the bad polygon, or the annotation when all are bad."""
     n = len(batch.anns)
     total = np.bincount(rows, minlength=n)
     broken = np.bincount(rows[bad], minlength=n)
-    own = "pointer" in batch.anns  # a LabelMe shape: the location is the shape itself
+    own = "pointer" in batch.anns  # a shape, a record: the location is the annotation itself
+    parallel = _in_parallel_lists(batch)
     out = {}
     for r in np.flatnonzero(broken).tolist():
         if own and total[r] != 1:
             continue  # shapes joined by group_id: the location names only the first of them
+        if parallel[r]:
+            continue
         whole = own or broken[r] == total[r]
         out[r] = Fix(delete=True, safe=False, up=0 if own or not whole else 2,
                      what=("delete the annotation, whose every polygon is degenerate"

@@ -271,7 +271,7 @@ class BackgroundIndexCollision(_CountsPerClass):
                         if ids == list(range(n)) else "one more than the largest id after the shift")
                 msg += (f": add 1 to every id and build the model with "
                         f"{target.num_classes_key}={need} ({size})")
-                if bg == 0:
+                if bg == 0 and info.format == "coco":  # COCO files are what it renumbers
                     fix = Fix(safe=False, dataset="renumber",
                               what=f"add 1 to every class id of every split given; then "
                                    f"{target.num_classes_key}={need}")

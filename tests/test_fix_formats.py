@@ -1,0 +1,235 @@
+"""`maskcheck fix` beyond COCO: JSONL lines, JSON records, CVAT and VOC XML elements.
+
+Each format's round trip: lint, fix, lint again shows none of the fixed findings; only the
+fixed line or element changed (every other line byte for byte); a second run changes
+nothing; --diff applies with `patch -p1`. Fixes the format cannot carry are counted, with why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from maskcheck import lint
+from maskcheck.cli import main
+from maskcheck.fix import run as fix_run
+from maskcheck.fix import xmledit
+from maskcheck.model import Severity
+from test_cvat import cvat_xml
+from test_voc import png, xml
+from test_voc import write as write_tree
+
+SQ = [[10, 10, 30, 10, 30, 30, 10, 30]]
+
+
+def codes(path: Path) -> list[tuple[str, int | None]]:
+    return sorted((f.code, f.location.line) for f in lint([path]).findings
+                  if f.severity > Severity.INFO)
+
+
+def rle(y0: int, x0: int, size: int = 40) -> dict:
+    m = np.zeros((size, size), dtype=np.uint8, order="F")
+    m[y0:y0 + 5, x0:x0 + 5] = 1
+    out = mask_utils.encode(m)
+    return {"size": out["size"], "counts": out["counts"].decode()}
+
+
+def jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    return path
+
+
+def applies_with_patch(tmp_path: Path, name: str, patch_text: str, want: bytes) -> None:
+    if shutil.which("patch") is None:
+        pytest.skip("no `patch` on this machine (apt-get install patch)")
+    subprocess.run(["patch", "-p1", "--quiet"], input=patch_text.encode(), cwd=tmp_path, check=True)
+    assert (tmp_path / name).read_bytes() == want
+
+
+# ----------------------------------------------------------------------------------- JSONL
+def test_jsonl_lines_fixed_in_place_and_only_they_change(tmp_path, capsys, monkeypatch):
+    recs = [
+        {"image": "a.jpg", "label": 1, "bbox": [10, 10, "20", 20], "segmentation": SQ,
+         "area": 999, "note": "ünï ✓"},                                          # MC009, MC213
+        {"image": "a.jpg", "label": 1, "bbox": [40, 40, 20, 20],
+         "segmentation": [[40, 40, 60, 40]]},                                    # MC202: line goes
+        {"image": "b.jpg", "label": 1, "segmentation": rle(2, 2)},
+        {"image": "b.jpg", "label": 1, "segmentation": rle(2, 2)},              # MC218: a copy
+        {"image": "b.jpg", "label": 1, "segmentation": rle(20, 20), "score": 0.30000000000000004},
+    ]
+    path = jsonl(tmp_path / "r.jsonl", recs)
+    before = path.read_bytes()
+    assert codes(path) == [("MC009", 1), ("MC202", 2), ("MC213", 1), ("MC218", 3)]
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "r.jsonl", "--unsafe-fixes", "--diff"]) == 1
+    patch_text = capsys.readouterr().out
+    assert path.read_bytes() == before
+    out = fix_run.fix([path], unsafe=True)
+    assert sorted(f.code for f in out.fixed) == ["MC009", "MC202", "MC213", "MC218"]
+    rows = path.read_bytes().split(b"\n")
+    old = before.split(b"\n")
+    assert rows == [old[0].replace(b'"20"', b"20").replace(b"999", b"400"), old[2], old[4], b""]
+    assert codes(path) == []
+    removed = json.loads((tmp_path / "r.jsonl.removed.json").read_text())
+    assert [(r["line"], r["code"], r["value"]) for r in removed] == [
+        (2, "MC202", recs[1]), (4, "MC218", recs[3])]
+    fixed = path.read_bytes()
+    assert not fix_run.fix([path], unsafe=True).written and path.read_bytes() == fixed
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "r.jsonl").write_bytes(before)
+    applies_with_patch(copy, "r.jsonl", patch_text, fixed)
+
+
+def test_jsonl_without_a_final_newline_and_with_crlf(tmp_path):
+    path = tmp_path / "r.jsonl"
+    lines = [json.dumps({"image": "a.jpg", "label": 1, "bbox": [10, 10, 20, 20],
+                         "segmentation": SQ, "area": a}) for a in (400, 1600)]
+    path.write_bytes(b"\r\n".join(s.encode() for s in lines))
+    fix_run.fix([path])
+    assert path.read_bytes() == (lines[0] + "\r\n" + lines[1].replace("1600", "400")).encode()
+
+
+def test_jsonl_record_of_an_image_with_an_annotations_list(tmp_path):
+    recs = [{"image": {"file_name": "a.jpg"},
+             "annotations": [{"label": 1, "bbox": [10, 10, 20, 20], "segmentation": SQ},
+                             {"label": 1, "bbox": [0, 0, 5, 5], "segmentation": [[1, 1, 4, 1]]}]},
+            {"image": {"file_name": "b.jpg"},
+             "annotations": [{"label": 2, "bbox": [10, 10, 20, 20], "segmentation": SQ}]}]
+    path = jsonl(tmp_path / "r.jsonl", recs)
+    assert ("MC202", 1) in codes(path)
+    fix_run.fix([path], unsafe=True, select=["MC202"])
+    now = [json.loads(s) for s in path.read_text().splitlines()]
+    assert now == [{**recs[0], "annotations": recs[0]["annotations"][:1]}, recs[1]]
+
+
+def test_parallel_lists_are_not_put_out_of_step(tmp_path):
+    """Deleting one position of labels/masks/boxes would shift every later instance: the
+    degenerate polygon is reported without a fix."""
+    recs = [{"image": "a.jpg", "labels": [1, 1], "masks": [SQ, [[1, 1, 4, 1]]],
+             "boxes": [[10, 10, 30, 30], [1, 1, 4, 1]]}]
+    path = jsonl(tmp_path / "r.jsonl", recs)
+    (hit,) = [f for f in lint([path]).findings if f.code == "MC202"]
+    assert hit.fix is None
+
+
+def test_records_whose_fields_have_other_names_say_why_and_the_rest_is_fixed(tmp_path):
+    """A box kept under "box": the box fix has no "bbox" to write; the area fix still lands."""
+    recs = [{"image": "a.jpg", "width": 100, "height": 100, "label": 1, "box": [0, 0, 50, 50],
+             "segmentation": SQ, "area": 1600}]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(recs, indent=1))
+    found = {f.code for f in lint([path]).findings}
+    assert {"MC211", "MC213"} <= found
+    out = fix_run.fix([path], unsafe=True)
+    assert [f.code for f in out.fixed] == ["MC213"]
+    (why,) = [w for f, w in out.plan.not_applied if f.code == "MC211"]
+    assert why.startswith("its place is not in the file as the fix expects: ") and "'bbox'" in why
+    now = json.loads(path.read_text())
+    assert now == [{**recs[0], "area": 400}]
+
+
+# ------------------------------------------------------------------------------------ CVAT
+DEGENERATE = '<polygon label="tree" occluded="0" points="50.0,10.0;60.0,10.0">'
+CVAT_SHAPES = (
+    '<polygon label="car" occluded="0" points="10,10;30,10;30,30;10,30" z_order="0"/>',
+    '<polygon label="car" occluded="0" points="10,10;30,10;30,30;10,30" z_order="0"/>',
+    DEGENERATE, '  <attribute name="note">a &amp; b</attribute>', "</polygon>",
+    '<box label="tree" occluded="0" xtl="40" ytl="40" xbr="50" ybr="50"/>',
+    '<polygon label="car" occluded="0" points="12,12;31,12;31,31;12,31" z_order="1"/>',
+)
+
+
+def test_cvat_shapes_deleted_element_by_element(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "annotations.xml"
+    path.write_text(cvat_xml(*CVAT_SHAPES, width=80, height=60))
+    before = path.read_text().splitlines(keepends=True)
+    found = codes(path)
+    assert ("MC202", 7) in found and ("MC218", 5) in found
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "annotations.xml", "--unsafe-fixes", "--diff"]) == 1
+    patch_text = capsys.readouterr().out
+    out = fix_run.fix([path], unsafe=True)
+    assert {f.code for f in out.fixed} == {"MC202", "MC218"}
+    # lines 6 (the copy) and 7-9 (the degenerate polygon with its attribute) went; no other
+    assert path.read_text().splitlines(keepends=True) == before[:5] + before[9:]
+    assert not {"MC202", "MC218"} & {c for c, _ in codes(path)}
+    removed = json.loads((tmp_path / "annotations.xml.removed.json").read_text())
+    assert [(r["line"], r["code"]) for r in removed] == [(6, "MC218"), (7, "MC202")]
+    assert removed[1]["value"].startswith(DEGENERATE) and "a &amp; b" in removed[1]["value"]
+    fixed = path.read_bytes()
+    assert not fix_run.fix([path], unsafe=True).written and path.read_bytes() == fixed
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "annotations.xml").write_text("".join(before))
+    applies_with_patch(copy, "annotations.xml", patch_text, fixed)
+
+
+def test_cvat_shapes_sharing_a_line_are_left_with_why(tmp_path):
+    path = tmp_path / "annotations.xml"
+    path.write_text(cvat_xml(CVAT_SHAPES[0] + DEGENERATE + "</polygon>", width=80, height=60))
+    before = path.read_bytes()
+    out = fix_run.fix([path], unsafe=True)
+    (why,) = [w for f, w in out.plan.not_applied if f.code == "MC202"]
+    assert why.startswith("more than one shape element starts on line 5")
+    assert path.read_bytes() == before
+
+
+# ------------------------------------------------------------------------------------- VOC
+def voc_tree(root: Path) -> Path:
+    write_tree(root, {"Annotations/a.xml": xml([("cat", (1, 1, 9, 9)), ("dog", (6, 2, 7, 3))],
+                                               size=(10, 8)),
+                      "JPEGImages/a.jpg": "x"})
+    obj = np.zeros((8, 10), np.uint8)
+    obj[1:4, 1:4] = 1  # pixels 1..3 (0-based): VOC's 1-based corners 2..4
+    obj[1:3, 5:7] = 2
+    png(root / "SegmentationObject/a.png", obj)
+    png(root / "SegmentationClass/a.png", np.where(obj == 1, 8, np.where(obj == 2, 12, 0)))
+    return root / "Annotations" / "a.xml"
+
+
+def test_voc_bndbox_rewritten_from_the_mask_in_the_devkit_convention(tmp_path, capsys, monkeypatch):
+    path = voc_tree(tmp_path / "voc")
+    before = path.read_text().splitlines(keepends=True)
+    assert [line for c, line in codes(tmp_path / "voc") if c == "MC211"] == [4]
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "voc", "--diff"]) == 0  # unsafe: nothing without --unsafe-fixes
+    assert main(["fix", "voc", "--diff", "--unsafe-fixes"]) == 1
+    patch_text = capsys.readouterr().out
+    out = fix_run.fix([tmp_path / "voc"], unsafe=True)
+    assert [f.code for f in out.fixed] == ["MC211"]
+    after = path.read_text().splitlines(keepends=True)
+    assert after == [*before[:5], "    <bndbox><xmin>2</xmin><ymin>2</ymin><xmax>4</xmax>"
+                                  "<ymax>4</ymax></bndbox>\n", *before[6:]]
+    assert "MC211" not in {c for c, _ in codes(tmp_path / "voc")}
+    fixed = path.read_bytes()
+    assert not fix_run.fix([tmp_path / "voc"], unsafe=True).written and path.read_bytes() == fixed
+    copy = tmp_path / "copy"
+    (copy / "voc" / "Annotations").mkdir(parents=True)
+    (copy / "voc" / "Annotations" / "a.xml").write_text("".join(before))
+    applies_with_patch(copy, "voc/Annotations/a.xml", patch_text, fixed)
+
+
+# ---------------------------------------------------------------------------------- xmledit
+def test_xml_spans_of_elements_with_quoted_brackets_and_empty_tags():
+    data = (b'<?xml version="1.0"?>\n<a>\n  <p x="1>2"/>\n  <q>t<r>u</r></q >\n'
+            b"  <s a='>'>x</s>\n</a>\n")
+    els = xmledit.elements(data)
+    assert [(e.tag, e.line, data[e.start:e.end]) for e in els] == [
+        ("a", 2, data[22:-1]), ("p", 3, b'<p x="1>2"/>'), ("q", 4, b"<q>t<r>u</r></q >"),
+        ("r", 4, b"<r>u</r>"), ("s", 5, b"<s a='>'>x</s>")]
+    assert [data[e.inner:e.close] for e in els[2:]] == [b"t<r>u</r>", b"u", b"x"]
+    out = xmledit.splice(data, [els[1]], [(els[3], "<&>")])
+    assert out == data.replace(b'  <p x="1>2"/>\n', b"").replace(b"<r>u</r>", b"<r>&lt;&amp;&gt;</r>")
+    with pytest.raises(xmledit.XmlEditError):
+        xmledit.splice(data, [], [(els[1], "1")])  # <p/> has no content to replace
+    with pytest.raises(xmledit.XmlEditError):
+        xmledit.elements(b"<a><b></a>")
+    with pytest.raises(xmledit.XmlEditError):  # defusedxml: no entity declarations
+        xmledit.elements(b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')
