@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, is_not, itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
@@ -58,6 +58,39 @@ class _Doc(msgspec.Struct):
     images: msgspec.Raw = _NO_RAW
     annotations: msgspec.Raw = _NO_RAW
     categories: msgspec.Raw = _NO_RAW
+
+
+# The fast path: a clean file decoded in one pass straight into typed records (half the time
+# of the raw sections and then the loosely typed records below). Every field is required
+# and every number typed and bounded as the column builders' own fast paths would take it,
+# so a file this decodes gives the very tables the general path gives; any other file
+# (a missing key, a string id, 1e999, a syntax error) fails it and takes the general path.
+_I64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# bounded like the ints: beyond, numpy's own conversions take other paths (object arrays)
+_NUM = Annotated[float, msgspec.Meta(ge=-(2**63), lt=2**63)]
+
+
+class _CleanAnn(msgspec.Struct, gc=False):
+    id: _I64
+    image_id: _I64
+    category_id: _I64
+    bbox: tuple[_NUM, _NUM, _NUM, _NUM]
+    area: _NUM
+    iscrowd: _I64
+    segmentation: msgspec.Raw
+
+
+class _CleanImg(msgspec.Struct, gc=False):
+    id: _I64
+    file_name: Any
+    width: _NUM
+    height: _NUM
+
+
+class _CleanDoc(msgspec.Struct, gc=False):
+    images: list[_CleanImg]
+    annotations: list[_CleanAnn]
+    categories: msgspec.Raw
 
 
 COCO_KEYS = ("images", "annotations", "categories")
@@ -151,6 +184,9 @@ def read_file(path: Path, display: str | None = None) -> Dataset:
     """Read one COCO file. Raises InputProblem when it is not JSON or not a COCO document."""
     where = display or str(path)
     data = jsonio.read_bytes(path)
+    clean = _clean_document(data)
+    if clean is not None and clean.annotations:  # (no annotations: the general path's columns)
+        return _read_clean(clean, where, data)
     try:
         doc, spelled = _document(jsonio.decode(where, data, dict[str, msgspec.Raw]))
     except msgspec.ValidationError:
@@ -165,6 +201,77 @@ def read_file(path: Path, display: str | None = None) -> Dataset:
         raise jsonio.syntax_problem(where, data) from None
     except RecursionError:
         raise jsonio.too_deep(where) from None
+
+
+def _read_clean(clean: _CleanDoc, where: str, data: bytes) -> Dataset:
+    try:
+        return _from_clean(clean, where)
+    except (msgspec.DecodeError, UnicodeDecodeError):  # strings are checked lazily
+        raise jsonio.syntax_problem(where, data) from None
+    except RecursionError:
+        raise jsonio.too_deep(where) from None
+
+
+def _clean_document(data: bytes) -> _CleanDoc | None:
+    """The file as a clean COCO document, or None when it is anything else."""
+    try:
+        return msgspec.json.decode(data, type=_CleanDoc)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError too
+        return None
+
+
+def _from_clean(doc: _CleanDoc, where: str) -> Dataset:
+    """`from_document` for a clean document: the same tables, built without the checks its
+    type already made (every record an object holding every key, every number in range).
+    Nothing can be misspelled: every key a record is checked for is there."""
+    problems: list[tuple[str, str]] = []
+    images = _clean_images_table(doc.images)
+    anns = _clean_anns_table(doc.annotations)
+    cats = _categories_table(doc.categories, len(anns) > 0, problems)
+    info = DatasetInfo(path=where, format="coco", categories=cats,
+                       num_images=len(images), num_annotations=len(anns), problems=problems,
+                       image_section="images", annotation_section="annotations",
+                       category_section="categories", misspelled=[])
+    return Dataset.from_tables(info, images, anns, _resolve_images(images, anns))
+
+
+def _ints(records: list[Any], name: str) -> np.ndarray:
+    return np.fromiter(map(attrgetter(name), records), dtype=np.int64, count=len(records))
+
+
+def _floats(records: list[Any], name: str) -> np.ndarray:
+    return np.fromiter(map(attrgetter(name), records), dtype=np.float64, count=len(records))
+
+
+def _clean_images_table(imgs: list[_CleanImg]) -> Table:
+    """`_images_table` of clean records: the same columns, in the same order."""
+    n = len(imgs)
+    yes = np.ones(n, dtype=bool)
+    cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64), "is_object": yes.copy()}
+    cols["id"], cols["id_ok"] = _ints(imgs, "id"), yes.copy()
+    cols["width"], cols["height"] = _floats(imgs, "width"), _floats(imgs, "height")
+    cols["file_name"] = object_column(_field(imgs, "file_name"))
+    for name in REQUIRED_IMG:
+        cols["has_" + name] = yes.copy()
+    return Table(cols)
+
+
+def _clean_anns_table(anns: list[_CleanAnn]) -> Table:
+    """`_anns_table` of clean records: the same columns, in the same order."""
+    n = len(anns)
+    yes = np.ones(n, dtype=bool)
+    cols: dict[str, np.ndarray] = {"index": np.arange(n, dtype=np.int64), "is_object": yes.copy()}
+    for name in REQUIRED_ANN:
+        cols[name], cols[name + "_ok"], cols["has_" + name] = _ints(anns, name), yes.copy(), yes.copy()
+    boxes = chain.from_iterable(map(attrgetter("bbox"), anns))
+    cols["bbox"] = np.fromiter(boxes, dtype=np.float64, count=4 * n).reshape(n, 4)
+    cols["has_bbox"] = yes.copy()
+    cols["area"] = _floats(anns, "area")
+    cols["iscrowd"], cols["iscrowd_ok"], cols["has_iscrowd"] = _ints(anns, "iscrowd"), yes.copy(), yes.copy()
+    segs = _field(anns, "segmentation")
+    cols["seg_kind"] = _seg_kinds(segs)
+    cols["segmentation"] = object_column(segs)
+    return Table(cols)
 
 
 def _json_kind(pytype: str) -> str:
