@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from maskcheck import lint
@@ -21,6 +23,7 @@ from maskcheck.cli import main
 from maskcheck.fix import run as fix_run
 from maskcheck.fix import xmledit
 from maskcheck.model import Severity
+from maskcheck.tidy import tidy
 from test_cvat import cvat_xml
 from test_voc import png, xml
 from test_voc import write as write_tree
@@ -233,3 +236,39 @@ def test_xml_spans_of_elements_with_quoted_brackets_and_empty_tags():
         xmledit.elements(b"<a><b></a>")
     with pytest.raises(xmledit.XmlEditError):  # defusedxml: no entity declarations
         xmledit.elements(b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')
+
+
+# ---------------------------------------------------------------------------- tidy polygons
+def test_tidy_clips_within_the_tolerance_and_keeps_number_forms():
+    assert tidy([10, 10, 30.0, 10, 30.0, 10, 30, 30, 10, 30, 10, 10], 100, 80, 1.0) == [
+        10, 10, 30.0, 10, 30, 30, 10, 30]
+    assert tidy([-0.5, 0, 100.75, 0, 100.75, 80.25], 100, 80, 1.0) == [0, 0, 100, 0, 100, 80]
+    assert tidy([-1.5, 0, 10, 0, 10, 10], 100, 80, 1.0) is None  # MC205's
+    assert tidy([-1.5, 0, 10, 0, 10, 10], None, None, 1.0) is None  # no size: nothing to clip
+    assert tidy([0, 0, 10, 0, 10, 10], 100, 80, 1.0) is None  # already tidy
+    assert tidy([0, 0, 10, 0, 10, 0, 0, 0], 100, 80, 1.0) is None  # 2 points left: MC202's
+    assert tidy([0, 0, "10", 0, 10, 10, 10, 10], 100, 80, 1.0) is None  # MC009's first
+    assert tidy([0, 0, True, 0, 10, 10, 10, 10], 100, 80, 1.0) is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from([0, 5, 10, 10.0, 99.5, 100, 100.5, 101.5, -0.5, -3]),
+                         min_size=6, max_size=12).filter(lambda c: len(c) % 2 == 0),
+                min_size=1, max_size=8))
+def test_the_fix_tidies_exactly_the_polygons_the_rule_counts(tmp_path, polys):
+    anns = [{"id": k + 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100,
+             "iscrowd": 0, "segmentation": [p]} for k, p in enumerate(polys)]
+    path = tmp_path / "ann.json"
+    doc = {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+           "annotations": anns, "categories": [{"id": 1, "name": "a"}]}
+    path.write_text(json.dumps(doc))
+    found = [f for f in lint([path], select=["MC223"]).findings]
+    want = sum(tidy(p, 100, 80, 1.0) is not None for p in polys)
+    assert len(found) == (1 if want else 0)
+    if want:
+        assert found[0].message.startswith(f"{want:,} polygon")
+    fix_run.fix([path], select=["MC223"], backup=False)
+    after = json.loads(path.read_text())["annotations"]
+    changed = sum(a["segmentation"] != b["segmentation"] for a, b in zip(after, anns, strict=True))
+    assert changed == want
+    assert not lint([path], select=["MC223"]).findings

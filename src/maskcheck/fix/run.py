@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from maskcheck.api import lint
-from maskcheck.fix import diff, renumber, unused
+from maskcheck.fix import diff, renumber, tidy, unused
 from maskcheck.fix.plan import FileFix, Plan, make_plan
 from maskcheck.fix.writing import WriteRefused, write_atomic, write_new
 from maskcheck.model import Finding, InputError, Report
@@ -71,6 +71,7 @@ def fix(paths: Sequence[str | Path], *, show_diff: bool = False, unsafe: bool = 
     roots = [Path(p) for p in paths]
     for n in range(MAX_PASSES):
         out.plan = make_plan(report.findings, unsafe)
+        tidy.apply(out.plan)
         remap = renumber.apply(out.plan, report)
         if remap is None:  # the findings name ids from before a renumbering: the next pass
             unused.apply(out.plan, report)

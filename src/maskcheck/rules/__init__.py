@@ -48,10 +48,10 @@ BUILTIN: tuple[type[Rule], ...] = (
     distribution.ClassImbalance, distribution.SingleClassCollapse, distribution.UnusedClass,
     # MC108
     class_names.SimilarClassNames,
-    # MC201 MC202 MC203 MC204 MC205
+    # MC201 MC202 MC203 MC204 MC205 MC223
     geometry_polygons.MalformedSegmentation, geometry_polygons.DegeneratePolygon,
     geometry_polygons.SelfIntersectingPolygon, geometry_polygons.NonFiniteCoordinate,
-    geometry_polygons.PolygonOutsideImage,
+    geometry_polygons.PolygonOutsideImage, geometry_polygons.UntidyPolygon,
     # MC206 MC207
     geometry_rle.RleSizeMismatch, geometry_rle.InvalidRle,
     # MC208 MC209 MC210 MC211 MC212

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from maskcheck import geometry
-from maskcheck.model import At, Batch, DatasetInfo, Fix, Problem, SegKind, Severity
+from maskcheck.model import At, Batch, DatasetInfo, Fix, Location, Problem, SegKind, Severity
 from maskcheck.registry import DatasetRule, Option, Rule
-from maskcheck.rules._geo import image_size, num, seg_problem
+from maskcheck.rules._geo import image_size, num, seg_problem, segment_location
+from maskcheck.tidy import tidy
 
 
 @dataclass
@@ -213,3 +215,103 @@ class PolygonOutsideImage(Rule):
                 f"{num(y1)}; tolerance {num(tol)} px): the "
                 "mask is clipped, or the coordinates belong to another image size or scale",
                 int(p.part[i]))
+
+
+@dataclass
+class _Untidy:
+    polygons: int = 0
+    kinds: tuple[int, int, int] = (0, 0, 0)  # polygons clipped, with a repeated point, closing
+    first: list[tuple[tuple, Location]] = field(default_factory=list)  # in source order
+
+
+class UntidyPolygon(DatasetRule):
+    code = "MC223"
+    name = "untidy-polygon"
+    summary = ("Polygons with a point repeated, a last point repeating the first, or points "
+               "just outside the image: harmless, and `maskcheck fix` tidies them.")
+    severity = Severity.INFO
+    formats = frozenset({"coco"})  # the fix edits COCO polygons; other formats' are left
+    fix_safety = "safe"  # the same outline: only points that add nothing, or off by a pixel
+    options = (Option("tolerance", float, 1.0, "pixels a point may lie outside the image and "
+                                               "be clipped (polygon-outside-image's default)"),)
+    EXAMPLES = 3  # locations named in the one finding
+
+    def initial(self, info: DatasetInfo) -> _Untidy:
+        return _Untidy()
+
+    def accumulate(self, state: _Untidy, batch: Batch) -> _Untidy:
+        found = _untidy(batch, self.opts["tolerance"])
+        if not found:
+            return state
+        p = geometry.of(batch).polygons
+        # a batch's rows need not be in the file's order: the first by source order
+        keyed = [((*batch.ann_order(int(p.row[i])), int(p.part[i])), i) for i, _ in found]
+        first = [(key, segment_location(batch, int(p.row[i]), int(p.part[i])))
+                 for key, i in heapq.nsmallest(self.EXAMPLES, keyed)]
+        kinds = tuple(sum(k[j] for _, k in found) for j in range(3))
+        return self.merge(state, _Untidy(len(found), kinds, first))  # type: ignore[arg-type]
+
+    def merge(self, a: _Untidy, b: _Untidy) -> _Untidy:
+        first = sorted(a.first + b.first, key=lambda t: t[0])[:self.EXAMPLES]
+        kinds = tuple(x + y for x, y in zip(a.kinds, b.kinds, strict=True))
+        return _Untidy(a.polygons + b.polygons, kinds, first)  # type: ignore[arg-type]
+
+    def finalize(self, state: _Untidy, info: DatasetInfo) -> Iterator[Problem]:
+        if not state.polygons:
+            return
+        n, (clipped, repeated, closing) = state.polygons, state.kinds
+        parts = [f"{c:,} {what}" for c, what in (
+            (clipped, f"with points at most {num(self.opts['tolerance'])} px outside the image"),
+            (repeated, "with a point repeated right after itself"),
+            (closing, "ending on their first point again")) if c]
+        where = ", ".join(loc.pointer or loc.short() for _, loc in state.first)
+        order, loc = state.first[0]
+        yield Problem(
+            f"{n:,} polygon{'s' if n != 1 else ''} can be tidied ({'; '.join(parts)}; first at "
+            f"{where}): pycocotools rasterizes them the same, but code that clips, simplifies "
+            "or converts polygons (augmentations, YOLO export) meets zero-length edges and "
+            "points off the image. `maskcheck fix` tidies them (the outline moves by at most "
+            "the tolerance)",
+            loc, order,
+            fix=Fix(self.opts["tolerance"], dataset="tidy-polygons",
+                    what=f"tidy {n:,} polygon{'s' if n != 1 else ''}: repeated points "
+                         "dropped, points just outside clipped to the edge"))
+
+
+def _untidy(batch: Batch, tolerance: float) -> list[tuple[int, tuple[bool, bool, bool]]]:
+    """The batch's polygons that `tidy` changes, with what it does to each (clipped,
+    repeated point, closing point). Cheap tests over the flat coordinates pick the
+    candidates (no per-point copy: this runs on every polygon of every file); `tidy`
+    itself, which the fix runs, decides."""
+    geo = geometry.of(batch)
+    p, st = geo.polygons, geo.poly
+    if not len(p):
+        return []
+    c = p.coords
+    start, length = p.start, p.length
+    even = (length >= 6) & (length % 2 == 0)
+    n = len(p)
+    # a point equal to the next: c[j:j+2] == c[j+2:j+4], j at an even offset in its polygon
+    again = np.zeros(n, dtype=bool)
+    if len(c) >= 4:
+        same = c[2:] == c[:-2]
+        hits = np.flatnonzero(same[:-1] & same[1:])
+        if len(hits):
+            k = np.searchsorted(start, hits, side="right") - 1
+            inside = ((hits - start[k]) % 2 == 0) & (hits + 3 < start[k] + length[k])
+            again[k[inside]] = True
+    last = np.where(even, start + length - 2, start)
+    closing = even & (c[np.minimum(start, len(c) - 1)] == c[np.minimum(last, len(c) - 1)]) & (
+        c[np.minimum(start + 1, len(c) - 1)] == c[np.minimum(last + 1, len(c) - 1)])
+    w, h = image_size(batch)
+    e, pw, ph = st.extent, w[p.row], h[p.row]
+    with np.errstate(invalid="ignore"):
+        out = (e[:, 0] < 0) | (e[:, 1] < 0) | (e[:, 2] > pw) | (e[:, 3] > ph)
+    found = []
+    for i in np.flatnonzero(even & (out | again | closing)).tolist():
+        r = int(p.row[i])
+        size = [float(v) if np.isfinite(v) else None for v in (w[r], h[r])]
+        a = int(start[i])
+        if tidy(c[a:a + int(length[i])].tolist(), *size, tolerance) is not None:
+            found.append((i, (bool(out[i]), bool(again[i]), bool(closing[i]))))
+    return found
