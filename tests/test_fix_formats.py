@@ -272,3 +272,24 @@ def test_the_fix_tidies_exactly_the_polygons_the_rule_counts(tmp_path, polys):
     changed = sum(a["segmentation"] != b["segmentation"] for a, b in zip(after, anns, strict=True))
     assert changed == want
     assert not lint([path], select=["MC223"]).findings
+
+
+def test_fix_reads_the_data_as_lint_does_with_the_same_options(tmp_path, capsys):
+    """Records labelled by name need --classes: fix takes it (and --field, --input-format,
+    --images, --target, -j) so that it repairs what lint with those options reports."""
+    classes = tmp_path / "classes.yaml"
+    classes.write_text("cat: 1\ndog: 2\n")
+    path = jsonl(tmp_path / "r.jsonl", [
+        {"img": "a.jpg", "cls": "cat", "bbox": [10, 10, 20, 20], "segmentation": SQ, "area": 900},
+        {"img": "a.jpg", "cls": "dog", "bbox": [40, 40, 20, 20],
+         "segmentation": [[40, 40, 60, 40, 60, 60, 40, 60]], "area": 400}])
+    opts = ["--classes", str(classes), "--field", "label=cls", "--field", "image=img", "-j", "1"]
+    main(["lint", str(path), *opts, "--format", "json", "--select", "MC213,MC101,MC102"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["code"], f["location"]["line"]) for f in found] == [("MC213", 1)]
+    assert main(["fix", str(path), *opts]) == 0
+    out = capsys.readouterr().out
+    assert "(MC213 1)" in out
+    assert json.loads(path.read_text().splitlines()[0])["area"] == 400
+    assert main(["fix", str(path), "--field", "nonsense=x"]) == 2
+    assert "unknown field 'nonsense'" in capsys.readouterr().err

@@ -307,16 +307,45 @@ def fix_command(
     ignore: Annotated[list[str] | None, typer.Option(
         metavar="CODE", rich_help_panel=_RULES, show_default=False,
         help="Leave these rules' findings alone.")] = None,
+    target: Annotated[str | None, typer.Option(
+        metavar="FRAMEWORK", rich_help_panel=_SETUP, show_default="as lint",
+        help="The framework convention, as for lint (MC103 renumbers by it).")] = None,
+    classes: Annotated[Path | None, typer.Option(
+        "--classes", metavar="FILE", rich_help_panel=_SETUP, show_default=False,
+        help="Map class names to ids, as for lint.")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", metavar="FORMAT", rich_help_panel=_INPUTS, show_default=False,
+        help="Read every path as this format, as for lint.")] = None,
+    images: Annotated[Path | None, typer.Option(
+        "--images", metavar="DIR", rich_help_panel=_INPUTS, show_default="as lint",
+        help="Where the image files are, as for lint.")] = None,
+    field_flags: Annotated[list[str] | None, typer.Option(
+        "--field", metavar="FIELD=NAME", rich_help_panel=_INPUTS, show_default=False,
+        help="Read a JSON record's FIELD from key NAME, as for lint (repeatable).")] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", metavar="FILE", rich_help_panel=_CONFIG, show_default="as lint finds it",
         help="Use this config file.")] = None,
+    allow_plugins: Annotated[bool, typer.Option(
+        "--allow-plugins", rich_help_panel=_CONFIG,
+        help="Let a config found beside the data import its plugins, as for lint.")] = False,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, metavar="N", show_default="every core",
+        help="Lint in N processes; 1 lints in this one.")] = 0,
 ) -> None:
-    """Repair what is safe to repair, in place (atomically, with a backup), or show the diff."""
+    """Repair what is safe to repair, in place (atomically, with a backup), or show the diff.
+    It reads the data as lint does with the same options, so it fixes what lint reports."""
     load_entry_points()
     config = _config(paths, config_file, select=select, ignore=ignore, extend_select=None,
-                     severity=None, target=None)
+                     severity=None, target=target, allow_plugins=allow_plugins)
+    blocked = blocked_message(config)
+    if blocked is not None:
+        _say(blocked)
+    if input_format is not None:
+        _check_input_format(input_format)
+    config = config.override("command line", format=input_format,
+                             fields=_parse_fields(field_flags or []))
     outcome = run_fix(paths, show_diff=show_diff, unsafe=unsafe_fixes, backup=backup,
-                      config=config)
+                      config=config, classes=classes, images_dir=images, jobs=jobs)
     for e in outcome.errors:
         _say(str(e))
     if show_diff:
