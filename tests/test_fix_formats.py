@@ -7,6 +7,7 @@ nothing; --diff applies with `patch -p1`. Fixes the format cannot carry are coun
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -136,6 +137,50 @@ def test_records_whose_fields_have_other_names_say_why_and_the_rest_is_fixed(tmp
     assert why.startswith("its place is not in the file as the fix expects: ") and "'bbox'" in why
     now = json.loads(path.read_text())
     assert now == [{**recs[0], "area": 400}]
+
+
+# --------------------------------------------------------------------------------- LabelMe
+PNG_4x3 = ("iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAAAAACRn/EaAAAAC0lEQVR4nGNgQAEAAA8AAbVWKT4AAAAASUVORK5C"
+           "YII=")
+
+
+def test_labelme_shapes_fixed_by_pointer_and_nothing_else_moves(tmp_path, capsys, monkeypatch):
+    def shape(label, points, **kw):
+        return {"label": label, "points": points, "group_id": None, "shape_type": "polygon",
+                "flags": {}, **kw}
+
+    root = tmp_path / "lm"
+    root.mkdir()
+    (root / "a.png").write_bytes(base64.b64decode(PNG_4x3))
+    (root / "labels.txt").write_text("__ignore__\n_background_\nscratch\ndent\n")
+    doc = {"version": "5.2.1", "flags": {}, "imagePath": "a.png", "imageData": None,
+           "imageHeight": 3, "imageWidth": 4, "shapes": [
+               shape("scratch", [[0, 0], [3, 0], [3, 2]], description="ä"),
+               shape("scratch", [[0, 0], [3, 0], [3, 2]]),          # MC218: an exact copy
+               shape("dent", [[0, 0], [1, 0], [2, 0]]),             # MC202: on one line
+               shape("dent", [[0, 0], ["3", 0], [3.0, 2]])]}        # MC009
+    path = root / "a.json"
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    before = path.read_text()
+    assert {"MC009", "MC202", "MC218"} <= {c for c, _ in codes(root)}
+    monkeypatch.chdir(tmp_path)
+    assert main(["fix", "lm", "--unsafe-fixes", "--diff"]) == 1
+    patch_text = capsys.readouterr().out
+    out = fix_run.fix([root], unsafe=True)
+    assert sorted(f.code for f in out.fixed) == ["MC009", "MC202", "MC218"]
+    now = json.loads(path.read_text())
+    want = json.loads(before)
+    want["shapes"] = [want["shapes"][0], {**want["shapes"][3], "points": [[0, 0], [3, 0], [3.0, 2]]}]
+    assert now == want and '"description": "ä"' in path.read_text()
+    assert not {"MC009", "MC202", "MC218"} & {c for c, _ in codes(root)}
+    removed = json.loads((root / "a.json.removed.json").read_text())
+    assert [(r["pointer"], r["code"]) for r in removed] == [("/shapes/1", "MC218"), ("/shapes/2", "MC202")]
+    fixed = path.read_bytes()
+    assert not fix_run.fix([root], unsafe=True).written and path.read_bytes() == fixed
+    copy = tmp_path / "copy"
+    (copy / "lm").mkdir(parents=True)
+    (copy / "lm" / "a.json").write_text(before)
+    applies_with_patch(copy, "lm/a.json", patch_text, fixed)
 
 
 # ------------------------------------------------------------------------------------ CVAT

@@ -202,10 +202,12 @@ class DuplicateInstance(Rule):
 
 def _twins_fix(batch: Batch, first: int, others: list[int]) -> Fix | None:
     """Delete the exact copies of the first (the same mask as written, the same box) where an
-    annotation is a record of its own: COCO's (by pointer), CVAT's shapes and JSONL's
-    one-instance lines (by line, in the first's file)."""
+    annotation is a record of its own: COCO's and LabelMe's (by pointer; a LabelMe
+    annotation of one shape: shapes joined by group_id are named by their first), CVAT's
+    shapes and JSONL's one-instance lines (by line, in the first's file)."""
     fmt = batch.info.format
-    if fmt not in ("coco", "cvat", "records") or (fmt == "coco" and "pointer" in batch.anns):
+    if fmt not in ("coco", "labelme", "cvat", "records") or (
+            fmt == "coco" and "pointer" in batch.anns):
         return None
     geo = geometry.of(batch)
     key = geometry.mask_key(geo, first)
@@ -214,7 +216,11 @@ def _twins_fix(batch: Batch, first: int, others: list[int]) -> Fix | None:
             and np.array_equal(box[r], box[first], equal_nan=True)]
     what = (f"delete {len(same)} exact cop{'y' if len(same) == 1 else 'ies'} "
             "(kept in FILE.removed.json)")
-    if fmt == "coco":
+    if fmt == "labelme":
+        parts = np.bincount(geo.polygons.row, minlength=len(batch.anns))
+        if any(parts[r] != 1 for r in (first, *same)):
+            return None
+    if fmt in ("coco", "labelme"):
         pointers = tuple(p for p in (batch.ann_location(r).pointer for r in same) if p)
         return Fix(delete=True, safe=False, targets=pointers, what=what) if pointers else None
     here = batch.ann_location(first)
