@@ -132,6 +132,9 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         if path.lower().endswith(_LINE_FORMATS):
             by_xml.setdefault(path, []).append(f)
             continue
+        if f.fix.lines and line is None:  # lines of a file not read by line: never made
+            plan.not_applied.append((f, "its records are named by line in a file without lines"))
+            continue
         pointers = [] if f.fix.lines else _pointers(f, in_line=line is not None)
         if pointers is not None and line is not None and not f.fix.targets:
             by_jsonl.setdefault(path, []).append((f, pointers))
@@ -259,7 +262,7 @@ def _plan_jsonl(plan: Plan, path: str, todo: _Todo) -> None:
             twins.setdefault(n, f)
         if not f.fix.lines:
             by_line.setdefault(f.location.line, []).append((f, pointers))
-    fixed: list[Finding] = list(dict.fromkeys(twins.values()))
+    fixed: list[Finding] = []
     removed: list[dict[str, object]] = []
     for n, f in sorted(twins.items()):
         by_line.setdefault(n, [])
@@ -275,7 +278,7 @@ def _plan_jsonl(plan: Plan, path: str, todo: _Todo) -> None:
             if whole is not None:  # the line goes: every other fix of it with it
                 value = json.loads(body)
                 rows[n - 1] = None  # type: ignore[call-overload]
-                fixed += [f for f, _ in here if f not in fixed]
+                fixed += [f for f, _ in here if f not in fixed and not f.fix.lines]
                 removed.append({"line": n, "pointer": "", "code": whole.code,
                                 "why": whole.message, "value": value})
                 continue
@@ -289,6 +292,9 @@ def _plan_jsonl(plan: Plan, path: str, todo: _Todo) -> None:
         rows[n - 1] = new + text[len(body):]
         fixed += done
         removed += took
+    # a delete by line counts once all its lines went
+    failed = {id(f) for f, _ in plan.not_applied}
+    fixed += [f for f in dict.fromkeys(twins.values()) if id(f) not in failed and f not in fixed]
     kept = [r for r in rows if r is not None]
     new_data = b"\n".join(kept)
     if len(kept) < len(rows) and not new_data.endswith(b"\n") and snap.data.endswith(b"\n"):
