@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ann, coco_doc
@@ -126,10 +126,13 @@ def test_misspelled_record_keys_are_still_found(write_coco):
     assert "misspelled" in next(ds.batches(None)).anns
 
 
+# a shared machine under load must not fail the generation health checks
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
 NUMBER = st.one_of(st.integers(-(2**64), 2**64), st.floats(allow_nan=False, allow_infinity=False))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=_SLOW_OK)
 @given(st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), st.integers(0, 3),
                           st.lists(NUMBER, min_size=4, max_size=4), NUMBER), min_size=1, max_size=8))
 def test_any_numbers_give_the_same_tables_or_the_general_path(rows):
