@@ -338,3 +338,49 @@ def test_fix_reads_the_data_as_lint_does_with_the_same_options(tmp_path, capsys)
     assert json.loads(path.read_text().splitlines()[0])["area"] == 400
     assert main(["fix", str(path), "--field", "nonsense=x"]) == 2
     assert "unknown field 'nonsense'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------- many strings, one field
+def test_a_field_of_many_numeric_strings_is_unquoted_whole(tmp_path):
+    """An exporter that quotes every number: each polygon, RLE counts list and LabelMe points
+    list is one finding (more than a handful of strings), and its fix unquotes the field."""
+    doc = {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+           "annotations": [
+               {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "area": 400,
+                "iscrowd": 0, "segmentation": [["10", "10", "30", "10", "30.0", "30", "10", "30"]]},
+               {"id": 2, "image_id": 1, "category_id": 1, "bbox": [12, 50, 2, 20], "area": 40,
+                "iscrowd": 1, "segmentation": {"size": [80, 100],
+                                               "counts": ["1010", "20", "60", "20", "6890"]}}],
+           "categories": [{"id": 1, "name": "scratch"}]}
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(doc, indent=1))
+    found = [f for f in lint([path]).findings if f.code == "MC009"]
+    assert [(f.location.pointer, f.fix.what) for f in found] == [
+        ("/annotations/0/segmentation/0/0", "8 strings in polygon 0 -> numbers"),
+        ("/annotations/1/segmentation/counts/0", "5 strings in segmentation.counts -> numbers")]
+    fix_run.fix([path])
+    now = json.loads(path.read_text())
+    assert now["annotations"][0]["segmentation"] == [[10, 10, 30, 10, 30.0, 30, 10, 30]]
+    assert type(now["annotations"][0]["segmentation"][0][4]) is float  # "30.0" stays a float
+    assert now["annotations"][1]["segmentation"]["counts"] == [1010, 20, 60, 20, 6890]
+    for a in now["annotations"]:
+        a.pop("segmentation")
+    for a in doc["annotations"]:
+        a.pop("segmentation")
+    assert now == doc
+    assert "MC009" not in {c for c, _ in codes(path)}
+
+    root = tmp_path / "lm"
+    root.mkdir()
+    (root / "a.png").write_bytes(base64.b64decode(PNG_4x3))
+    points = [["0", "0"], ["3", "0"], ["3", "2"], [0, "2"]]
+    (root / "a.json").write_text(json.dumps({
+        "version": "5.2.1", "flags": {}, "imagePath": "a.png", "imageData": None,
+        "imageHeight": 3, "imageWidth": 4, "shapes": [
+            {"label": "scratch", "points": points, "group_id": None, "shape_type": "polygon",
+             "flags": {}}]}))
+    (hit,) = [f for f in lint([root]).findings if f.code == "MC009"]
+    assert hit.location.pointer == "/shapes/0/points/0/0" and hit.fix.up == 2  # the points list
+    fix_run.fix([root])
+    assert json.loads((root / "a.json").read_text())["shapes"][0]["points"] == [
+        [0, 0], [3, 0], [3, 2], [0, 2]]

@@ -123,7 +123,8 @@ def as_number(text: str, integer: bool = False) -> int | float:
 class TextNumber:
     """Numbers written as strings in one field. `pointer` is where the (first) one is,
     `name` how a message names it (`bbox[2]`), `count` how many strings the field holds
-    (more than HANDFUL: this one entry stands for all, `group` names the field)."""
+    (more than HANDFUL: this one entry stands for all, `group` names the field, and the
+    field holding them all is `up` levels above `pointer`)."""
 
     pointer: str
     name: str
@@ -131,6 +132,7 @@ class TextNumber:
     count: int = 1
     group: str = ""
     integer: bool = False
+    up: int = 0
 
 
 def text_numbers(items: Iterable[tuple[str, str, Any]], group: str,
@@ -141,7 +143,12 @@ def text_numbers(items: Iterable[tuple[str, str, Any]], group: str,
     if len(hits) <= HANDFUL:
         return [TextNumber(p, n, v, 1, group, integer) for p, n, v in hits]
     p, n, v = hits[0]
-    return [TextNumber(p, n, v, len(hits), group, integer)]
+    # the innermost container of every hit: a polygon's list, LabelMe's list of points
+    parents = [h[0].split("/")[:-1] for h in hits]
+    common = 0
+    while all(len(q) > common and q[common] == parents[0][common] for q in parents):
+        common += 1
+    return [TextNumber(p, n, v, len(hits), group, integer, up=p.count("/") - common + 1)]
 
 
 def list_text_numbers(values: Any, pointer: str, name: str, group: str | None = None,
@@ -167,14 +174,15 @@ def rle_text_numbers(value: Any, pointer: str, name: str = "segmentation") -> li
                                 integer=True))
 
 
-def unquote_numbers(value: Any) -> Any:
+def unquote_numbers(value: Any, integer: bool = False) -> Any:
     """`value` with every numeric string in it (nested lists and objects) made a number:
-    what the record would be once the strings lose their quotes, to judge what else is wrong."""
+    what the record would be once the strings lose their quotes, to judge what else is wrong
+    (and what number-as-string's fix writes for a field of many)."""
     if isinstance(value, list):
-        return [unquote_numbers(v) for v in value]
+        return [unquote_numbers(v, integer) for v in value]
     if isinstance(value, dict):
-        return {k: unquote_numbers(v) for k, v in value.items()}
-    return as_number(value) if is_number_text(value) else value
+        return {k: unquote_numbers(v, integer) for k, v in value.items()}
+    return as_number(value, integer) if is_number_text(value) else value
 
 
 def text_number_column(section: str, cols: dict[str, np.ndarray], fields: tuple[str, ...],

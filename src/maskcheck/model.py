@@ -187,6 +187,9 @@ class Fix:
     dataset: str = ""
     # line formats: the located line rewritten by this named edit (fix/lines.py: "clip01")
     line_op: str = ""
+    # "unquote": the value there rewritten with its numeric strings as numbers (`value`:
+    # whether they are integers), read from the file: a field of many, reported once
+    op: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -395,10 +395,12 @@ def apply(text: str, edits: Sequence[Edit]) -> str:
     return _splice(buf, ranges).decode("utf-8")
 
 
-def values_at(data: bytes, pointers: Iterable[str]) -> dict[str, Any]:
-    """The JSON values at `pointers` in UTF-8 `data`, decoded (what a delete removes)."""
+def values_at(data: bytes, pointers: Iterable[str], missing: dict[str, str] | None = None
+              ) -> dict[str, Any]:
+    """The JSON values at `pointers` in UTF-8 `data`, decoded (what a delete removes). With
+    `missing`, pointers that lead nowhere go there with why instead of raising."""
     skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    spans, _ranges = _plan(data, skip, list(pointers), ())
+    spans, _ranges = _plan(data, skip, list(pointers), (), missing)
     return {p: json.loads(data[a:b]) for p, (a, b) in spans.items()}
 
 

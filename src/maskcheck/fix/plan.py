@@ -17,10 +17,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from maskcheck.columns import unquote_numbers
 from maskcheck.fix import jsonedit, lines, xmledit
 from maskcheck.fix.writing import Snapshot, WriteRefused, read_for_fix
-from maskcheck.model import Finding, Report
+from maskcheck.model import Finding, Fix, Report
 
 _EDITABLE = (".json",)
 
@@ -165,10 +167,12 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
     return plan
 
 
-def _choose(todo: _Todo) -> tuple[list[jsonedit.Edit], list[Finding], list[tuple[Finding, str]]]:
+def _choose(todo: _Todo, read: dict[str, Any] | None = None
+            ) -> tuple[list[jsonedit.Edit], list[Finding], list[tuple[Finding, str]]]:
     """The edits of one JSON document, the findings they repair, and those that wait: deletes
     first (an edit inside a record that goes is moot, its finding goes with it); of two
-    fixes at one place, or one inside the other, the first in report order."""
+    fixes at one place, or one inside the other, the first in report order. `read`: the
+    document's values at the pointers of fixes computed from them (Fix.op)."""
     taken, gone = _Taken(), _Taken()
     edits: list[jsonedit.Edit] = []
     fixed: list[Finding] = []
@@ -189,9 +193,15 @@ def _choose(todo: _Todo) -> tuple[list[jsonedit.Edit], list[Finding], list[tuple
             if fix.delete:
                 gone.add(t)
             taken.add(t)
-            edits.append(jsonedit.Delete(p) if fix.delete else jsonedit.Replace(p, fix.value))
+            edits.append(jsonedit.Delete(p) if fix.delete else jsonedit.Replace(p, _value(fix, p, read)))
         fixed.append(f)
     return edits, fixed, waiting
+
+
+def _value(fix: Fix, pointer: str, read: dict[str, Any] | None) -> Any:
+    if fix.op == "unquote" and read is not None:
+        return unquote_numbers(read[pointer], bool(fix.value))
+    return fix.value
 
 
 def _edit_document(plan: Plan, data: bytes, todo: _Todo, line: int | None = None
@@ -200,8 +210,11 @@ def _edit_document(plan: Plan, data: bytes, todo: _Todo, line: int | None = None
     findings repaired, and what its deletes took (pointer, code, why, value). A fix whose
     place is not in the document as its rule expects (a record that names its box "box",
     not "bbox") is not applied, with why; the others are. Raises EditError: not JSON."""
-    edits, fixed, waiting = _choose(todo)
     missing: dict[str, str] = {}
+    wanted = [p for f, ps in todo if f.fix is not None and f.fix.op for p in ps]
+    read = jsonedit.values_at(data, wanted, missing) if wanted else {}
+    edits, fixed, waiting = _choose([(f, ps) for f, ps in todo if not any(p in missing for p in ps)],
+                                    read)
     new = jsonedit.apply_bytes(data, edits, missing)
     if missing:  # drop every fix that needs one of them, then splice the rest again
         lost = [(f, ps) for f, ps in todo if any(p in missing for p in ps)]
@@ -209,7 +222,7 @@ def _edit_document(plan: Plan, data: bytes, todo: _Todo, line: int | None = None
                                  + next(missing[p] for p in ps if p in missing))
                              for f, ps in lost]
         lost_ids = {id(f) for f, _ in lost}
-        edits, fixed, waiting = _choose([(f, ps) for f, ps in todo if id(f) not in lost_ids])
+        edits, fixed, waiting = _choose([(f, ps) for f, ps in todo if id(f) not in lost_ids], read)
         new = jsonedit.apply_bytes(data, edits)
     plan.not_applied += waiting
     deleted = [e.pointer for e in edits if isinstance(e, jsonedit.Delete)]

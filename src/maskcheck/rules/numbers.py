@@ -68,9 +68,11 @@ def _at(loc: Location, pointer: str) -> Location:
 
 
 def _fix(t: TextNumber) -> Fix | None:
-    """The number itself, for a finding that stands for one string (not for a group)."""
+    """The number itself, for a finding that stands for one string; for one that stands for
+    a field of many, the field with each of its numeric strings unquoted."""
     if t.count != 1:
-        return None
+        return Fix(t.integer, up=t.up, op="unquote",
+                   what=f"{t.count:,} strings in {t.group} -> numbers")
     value = as_number(t.text, t.integer)
     return Fix(value, what=f'"{t.text}" -> {value!r}') if isinstance(value, int | float) else None
 
