@@ -3,9 +3,13 @@ and on real data, with small and shuffled batches; and the pool is really used."
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 import maskcheck.engine as engine
+import maskcheck.pool as pool
 from maskcheck import lint
 from maskcheck.cli import main
 from maskcheck.pool import cores, plan_jobs
@@ -96,3 +100,34 @@ def test_a_crashing_rule_is_one_crash_finding_in_the_pool(tmp_path, monkeypatch,
     crashes = [f for f in report.findings if f.code == "MC000"]
     assert len(crashes) == 1 and "MC004" in crashes[0].message and "planted" in crashes[0].message
     assert not [f for f in report.findings if f.code == "MC004"]
+
+
+def test_jobs_2_is_this_process_and_one_worker_both_folding(tmp_path, monkeypatch, pooled):
+    log = tmp_path / "folded_by"
+    real = pool.fold_run
+
+    def spy(job, order):
+        with open(log, "a") as fh:  # from whichever process folds the run
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(0.05)  # slow enough that this process cannot take every run alone
+        return real(job, order)
+
+    monkeypatch.setattr(pool, "fold_run", spy)
+    lint([dirty_coco(tmp_path / "d", copies=8)], batch_size=1, jobs=2)
+    assert pooled
+    folded_by = {int(line) for line in log.read_text().split()}
+    assert len(folded_by) == 2 and os.getpid() in folded_by
+
+
+def test_an_error_in_a_worker_is_raised_here(tmp_path, monkeypatch):
+    here = os.getpid()
+    real = pool.fold_run
+
+    def failing(job, order):
+        if os.getpid() != here:
+            raise ValueError("planted in a worker")
+        return real(job, order)
+
+    monkeypatch.setattr(pool, "fold_run", failing)
+    with pytest.raises(ValueError, match="planted in a worker"):
+        lint([dirty_coco(tmp_path / "d", copies=8)], batch_size=1, jobs=2)

@@ -1,11 +1,13 @@
 """`--jobs N`: the map step over batches in a pool of forked processes.
 
 The parent has read the dataset; the workers are forked after that, so they share its
-tables (copy-on-write) and get only batch numbers to work on. Each folds a run of
-consecutive batches (fold.fold) and sends back its Partial; the parent merges them in batch
-order and finalizes, as the serial engine does. Fork is what makes this cheap: where the
-platform has no fork (or the dataset cannot be cut by batch number), the engine stays
-serial.
+tables (copy-on-write) and get only batch numbers to work on. N jobs are the parent and
+N - 1 workers: each takes the next run of consecutive batches as it gets free (a shared
+counter), folds it (fold.fold) and, in a worker, sends back its Partial; the parent merges
+them in batch order and finalizes, as the serial engine does. The parent folding too saves
+a process (its memory, and a core left idle while it waits). Fork is what makes this
+cheap: where the platform has no fork (or the dataset cannot be cut by batch number), the
+engine stays serial.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from maskcheck.fold import Partial, fold, merge
 from maskcheck.gallery import Gallery
@@ -52,6 +56,11 @@ class Job:
 
 
 _JOB: Job | None = None
+# Set before the workers fork, as _JOB is: the runs, the next one to take, and where a
+# worker puts (run number, Partial or the exception that stopped it)
+_RUNS: list[list[int]] = []
+_NEXT: Any = None
+_DONE: Any = None
 
 
 def runs_of(order: list[int], workers: int) -> list[list[int]]:
@@ -67,35 +76,80 @@ def fold_run(job: Job, order: Sequence[int]) -> Partial:
                 needed=[], gallery=gallery, stats=job.stats, limit=job.limit)
 
 
-def _work(order: Sequence[int]) -> Partial:
+def _take() -> int | None:
+    """The next run nobody has taken, or None."""
+    with _NEXT.get_lock():
+        k = _NEXT.value
+        if k >= len(_RUNS):
+            return None
+        _NEXT.value = k + 1
+    return k
+
+
+def _work() -> None:
+    """A worker's loop: fold runs until none is left, each sent back as it is done."""
     assert _JOB is not None, "a pool worker runs only inside fold_in_pool"
-    return fold_run(_JOB, order)
+    while (k := _take()) is not None:
+        try:
+            _DONE.put((k, fold_run(_JOB, _RUNS[k])))
+        except BaseException as exc:  # the parent raises it
+            _DONE.put((k, exc))
+            return
 
 
 def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule], Severity],
                  order: list[int], batch_at: Callable[[int], Batch], ctx: RunContext,
                  jobs: int, *, gallery: Gallery | None, stats: bool,
                  progress: Callable[[int], None] | None, limit: int | None = None) -> Partial:
-    """Fold the batches `order` (numbers for `batch_at`) in `jobs` processes: runs of
-    consecutive numbers, merged in that order. `ctx` must carry the dataset facts."""
-    global _JOB
-    runs = runs_of(order, jobs)
-    _JOB = Job(dataset.info, rules, severity, batch_at, ctx,
-                None if gallery is None else gallery.per_rule, stats, limit)
+    """Fold the batches `order` (numbers for `batch_at`) in `jobs` processes, this one
+    included: runs of consecutive numbers, merged in that order. `ctx` must carry the
+    dataset facts."""
+    global _JOB, _RUNS, _NEXT, _DONE
+    # twice a cluster's runs: taken as the processes get free, the last ones end closer together
+    runs = runs_of(order, 2 * jobs)
+    job = Job(dataset.info, rules, severity, batch_at, ctx,
+              None if gallery is None else gallery.per_rule, stats, limit)
+    fork = multiprocessing.get_context("fork")
+    _JOB, _RUNS, _NEXT, _DONE = job, runs, fork.Value("q", 0), fork.Queue()
+    parts: dict[int, Partial] = {}
+    total: Partial | None = None
+    merged = 0
+
+    def keep(k: int, part: Partial | BaseException) -> None:
+        nonlocal total, merged
+        if isinstance(part, BaseException):
+            raise part
+        if progress is not None:
+            progress(part.images)
+        parts[k] = part
+        while merged in parts:  # in batch order, as soon as the runs before it are in
+            nxt = parts.pop(merged)
+            total = nxt if total is None else merge(dataset.info, rules, total, nxt)
+            merged += 1
+
+    workers = min(jobs, len(runs)) - 1
     # the collector would write into the header of every object the workers inherit,
     # copying pages the workers could share with this process: leave those objects alone
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(runs))) as pool:
-            total: Partial | None = None
-            for part in pool.imap(_work, runs):
-                if progress is not None:
-                    progress(part.images)
-                total = part if total is None else merge(dataset.info, rules, total, part)
+        with fork.Pool(max(workers, 1)) as pool:
+            tasks = [pool.apply_async(_work) for _ in range(workers)]
+            while (k := _take()) is not None:
+                keep(k, fold_run(job, runs[k]))
+                while not _DONE.empty():
+                    keep(*_DONE.get())
+            while merged + len(parts) < len(runs):  # the workers' last runs
+                try:
+                    keep(*_DONE.get(timeout=1.0))
+                except queue.Empty:
+                    if all(t.ready() for t in tasks):  # every worker is done, a run is not
+                        for t in tasks:
+                            t.get()
+                        raise RuntimeError("a pool worker stopped before its run was done") from None
     finally:
-        _JOB = None
+        _JOB, _RUNS, _NEXT, _DONE = None, [], None, None
         gc.unfreeze()
-    assert total is not None
+    assert total is not None and merged == len(runs)
     if gallery is not None and total.gallery is not None:
         for example in total.gallery.examples:
             gallery.add(example)
