@@ -370,10 +370,11 @@ def _plan_xml(plan: Plan, path: str, found: list[Finding]) -> None:
                              strict=True))
             fixed.append(f)
     # a deleted element inside another deleted one goes with it
-    outer = {k: f for k, f in deletes.items() if not any(d != k and _inside(els, k, d) for d in deletes)}
+    keep = {id(e) for e in xmledit.outermost([els[k] for k in deletes])}
+    outer = {k: f for k, f in deletes.items() if id(els[k]) in keep}
     try:
         new = xmledit.splice(snap.data, [els[k] for k in outer],
-                             [(els[k], text) for k, text in texts.items()])
+                             [(els[k], text) for k, text in texts.items()], before=els)
     except xmledit.XmlEditError as exc:
         plan.not_applied += [(f, f"the file cannot be edited: {exc}") for f in fixed]
         return

@@ -10,6 +10,7 @@ hold exactly the elements it held less those deleted.
 
 from __future__ import annotations
 
+import bisect
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -104,10 +105,12 @@ def _line_span(data: bytes, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def splice(data: bytes, deletes: list[Element], texts: list[tuple[Element, str]]) -> bytes:
+def splice(data: bytes, deletes: list[Element], texts: list[tuple[Element, str]],
+           before: list[Element] | None = None) -> bytes:
     """`data` without the `deletes` (each with its line, when it had the line to itself)
     and with each (element, text) element's content replaced by the escaped text; checked
-    to parse, with every element not deleted still there. Raises XmlEditError."""
+    to parse, with every element not deleted still there. `before`: `elements(data)`, when
+    the caller has it. Raises XmlEditError."""
     ranges = [(*_line_span(data, e.start, e.end), b"") for e in deletes]
     if any(e.inner == e.end for e, _ in texts):
         raise XmlEditError("an element written <x/> has no content to replace")
@@ -121,10 +124,21 @@ def splice(data: bytes, deletes: list[Element], texts: list[tuple[Element, str]]
         at = end
     pieces.append(data[at:])
     out = b"".join(pieces)
-    before = elements(data)
-    gone = sum(1 for e in before if any(d.start <= e.start and e.end <= d.end for d in deletes))
+    before = elements(data) if before is None else before
+    starts = [e.start for e in before]  # document order: ascending
+    gone = sum(bisect.bisect_left(starts, d.end) - bisect.bisect_left(starts, d.start)
+               for d in outermost(deletes))
     if len(elements(out)) != len(before) - gone:
         raise XmlEditError("the edit would change other elements")
+    return out
+
+
+def outermost(els: list[Element]) -> list[Element]:
+    """`els` less those inside another of them, in document order."""
+    out: list[Element] = []
+    for e in sorted(els, key=lambda e: (e.start, -e.end)):
+        if not out or e.start >= out[-1].end:
+            out.append(e)
     return out
 
 
