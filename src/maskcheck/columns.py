@@ -154,8 +154,8 @@ def text_numbers(items: Iterable[tuple[str, str, Any]], group: str,
 def list_text_numbers(values: Any, pointer: str, name: str, group: str | None = None,
                       integer: bool = False) -> list[TextNumber]:
     """Numeric strings in a flat list (a box, a polygon, RLE size or counts)."""
-    if not isinstance(values, list):
-        return []
+    if not isinstance(values, list) or str not in map(type, values):
+        return []  # the common case, checked at C speed: no pointer is built
     return text_numbers(((f"{pointer}/{j}", f"{name}[{j}]", v) for j, v in enumerate(values)),
                         group or name, integer)
 

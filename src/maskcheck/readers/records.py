@@ -533,6 +533,8 @@ def _mask_text_numbers(value: Any, pointer: str, name: str) -> list[TextNumber]:
     if all(not isinstance(v, list) for v in value):
         return list_text_numbers(value, pointer, name)
     if _is_pairs(value):
+        if not any(str in map(type, p) for p in value):
+            return []
         return text_numbers(((f"{pointer}/{j}/{c}", f"{name}[{j}][{c}]", v)
                              for j, p in enumerate(value) for c, v in enumerate(p)), name)
     return [t for k, poly in enumerate(value)
