@@ -150,3 +150,17 @@ def test_bench_generator_output_is_read_by_the_fast_path(tmp_path):
     subprocess.run([sys.executable, str(make), "--images", "40", "--out", str(out)], check=True,
                    capture_output=True)
     _assert_same(out.read_bytes())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=_SLOW_OK)
+@given(st.lists(st.sampled_from(['[[1,2,3,4,5,6]]', "[]", " [ ] ", "[[]]", '{"size": [1, 1], "counts": "0"}',
+                                 "null", '"x"', "7", "true", "[" + "1," * 20 + "1]"]), max_size=20),
+       st.integers(1, 5))
+def test_segmentation_kinds_are_those_of_each_slice(texts, at_once):
+    segs = [msgspec.json.decode(f"[{t}]".encode(), type=list[msgspec.Raw])[0] for t in texts]
+    old, coco._HEADS_AT_ONCE = coco._HEADS_AT_ONCE, at_once  # slices joined across chunks
+    try:
+        kinds = coco._seg_kinds(segs)
+    finally:
+        coco._HEADS_AT_ONCE = old
+    assert kinds.tolist() == [coco._seg_kind(s) for s in segs]

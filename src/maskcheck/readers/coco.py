@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from itertools import chain, repeat
-from operator import attrgetter, is_not, itemgetter
+from operator import attrgetter, is_not
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -351,17 +351,26 @@ for _head, _kind in _HEAD_KIND.items():
     _KIND_OF_HEAD[_head] = _kind
 
 
+_HEADS_AT_ONCE = 4096
+
+
 def _seg_kinds(segs: list[msgspec.Raw]) -> np.ndarray:
     """`_seg_kind` of every segmentation, on whole arrays: the first byte and the length of
-    each raw slice (both read by C-level maps), looked up; only short `[`-slices, which may
-    be `[]`, are looked at one by one. 0.17 s instead of 0.7 s on 860k annotations."""
+    each raw slice, looked up; only short `[`-slices, which may be `[]`, are looked at one by
+    one. 0.11 s instead of 0.7 s on 860k annotations."""
     n = len(segs)
     lengths = np.fromiter(map(len, segs), dtype=np.int64, count=n)
     if not n:
         return np.zeros(0, dtype=np.uint8)
     if (lengths == 0).any():  # an empty slice has no first byte
         return np.fromiter(map(_seg_kind, segs), dtype=np.uint8, count=n)
-    heads = np.fromiter(map(itemgetter(0), map(memoryview, segs)), dtype=np.uint8, count=n)
+    # each slice's first byte, read from a few thousand slices joined at a time: copying
+    # the bytes costs less than a memoryview per slice (0.08 s instead of 0.18 s)
+    heads = np.empty(n, dtype=np.uint8)
+    starts = np.cumsum(lengths) - lengths
+    for i in range(0, n, _HEADS_AT_ONCE):
+        j = min(n, i + _HEADS_AT_ONCE)
+        heads[i:j] = np.frombuffer(b"".join(segs[i:j]), dtype=np.uint8)[starts[i:j] - starts[i]]
     kinds = _KIND_OF_HEAD[heads]
     for i in np.flatnonzero((kinds == SegKind.POLYGONS) & (lengths < 16)).tolist():
         kinds[i] = _seg_kind(segs[i])
