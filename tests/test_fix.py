@@ -47,12 +47,13 @@ CASES = {
     "MC007": (ann(1, image_id=99), ["/annotations/0"], True),  # a delete
     "MC001": (ann(1, iscrowd=False), ["/annotations/0/iscrowd"], False),
     "MC202": (ann(1, segmentation=[[10, 10, 30, 10, 20, 10]], area=0), ["/annotations/0"], True),
+    "MC201": (ann(1, segmentation=[[]]), ["/annotations/0"], True),  # no polygon left: a delete
     # a point repeated: one finding for the file, its fix rewrites the polygon
     "MC223": (ann(1, segmentation=[[10, 10, 30, 10, 30, 10.0, 30, 30, 10, 30]]),
               ["/annotations/0/segmentation/0"], False),
 }
 SHORTER = {"MC223": 2}  # numbers dropped: as many fewer lines where each has its line
-DELETES = {"MC007", "MC202"}
+DELETES = {"MC007", "MC202", "MC201"}
 
 
 RUN_WIDE = {"MC103", "MC218", "MC107"}  # fixes beyond the finding's own record, tested below

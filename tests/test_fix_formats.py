@@ -384,3 +384,35 @@ def test_a_field_of_many_numeric_strings_is_unquoted_whole(tmp_path):
     fix_run.fix([root])
     assert json.loads((root / "a.json").read_text())["shapes"][0]["points"] == [
         [0, 0], [3, 0], [3, 2], [0, 2]]
+
+
+def test_coco_segmentations_of_the_wrong_shape(tmp_path):
+    """MC201: a flat polygon is wrapped (safe); empty polygons go (unsafe), and so does an
+    annotation left without any (`[[]]`, or `[]` in a file that trains masks)."""
+    sq, sq2 = SQ[0], [50, 50, 70, 50, 70, 70, 50, 70]  # two places: no exact copies (MC218)
+    doc = {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+           "annotations": [
+               {"id": k + 1, "image_id": 1, "category_id": 1, "bbox": box,
+                "area": 400, "iscrowd": 0, "segmentation": seg}
+               for k, (seg, box) in enumerate([(sq, [10, 10, 20, 20]), ([[]], [0, 0, 5, 5]),
+                                               ([sq2, []], [50, 50, 20, 20]), ([], [0, 0, 5, 5]),
+                                               ([sq, "x"], [10, 10, 20, 20])])],
+           "categories": [{"id": 1, "name": "scratch"}]}
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(doc))
+    found = {f.location.pointer: f.fix for f in lint([path]).findings if f.code == "MC201"}
+    assert {p: (fx.safe, fx.delete) if fx else None for p, fx in found.items()} == {
+        "/annotations/0/segmentation": (True, False), "/annotations/1/segmentation": (False, True),
+        "/annotations/2/segmentation": (False, True), "/annotations/3/segmentation": (False, True),
+        "/annotations/4/segmentation": None}  # a string among polygons: nothing one edit mends
+    fix_run.fix([path])  # the safe one only
+    assert json.loads(path.read_text())["annotations"][0]["segmentation"] == [sq]
+    fix_run.fix([path], unsafe=True, backup=False)
+    now = json.loads(path.read_text())["annotations"]
+    assert [(a["id"], a["segmentation"]) for a in now] == [(1, [sq]), (3, [sq2]), (5, [sq, "x"])]
+    removed = json.loads((tmp_path / "ann.json.removed.json").read_text())
+    assert [(r["pointer"], r["value"]) for r in removed] == [
+        ("/annotations/1", doc["annotations"][1]), ("/annotations/2/segmentation/1", []),
+        ("/annotations/3", doc["annotations"][3])]
+    assert [f.location.pointer for f in lint([path]).findings if f.code == "MC201"] == [
+        "/annotations/2/segmentation"]  # [sq, "x"], now the third

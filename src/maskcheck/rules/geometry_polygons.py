@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -27,10 +28,14 @@ class MalformedSegmentation(DatasetRule):
     summary = "A polygon segmentation of the wrong shape: a flat list, nested too deep, empty lists."
     severity = Severity.ERROR
 
+    fix_safety = "unsafe"  # empty polygons deleted (a box-only record with them); a flat list wrapped
+
     def check(self, batch: Batch) -> Iterator[Problem]:
         geo = geometry.of(batch)
+        coco = batch.info.format == "coco" and "pointer" not in batch.anns
         for row in sorted(geo.structure):
-            yield seg_problem(batch, row, geo.structure[row])
+            problem = seg_problem(batch, row, geo.structure[row])
+            yield replace(problem, fix=_structure_fix(batch, row, problem.location)) if coco else problem
 
     # `segmentation: []` is how many exporters write a box-only annotation: harmless in a
     # detection set, a crash (IndexError in frPyObjects) once the file trains masks. So it
@@ -42,7 +47,10 @@ class MalformedSegmentation(DatasetRule):
         kind = batch.anns.seg_kind if "seg_kind" in batch.anns else np.zeros(0, dtype=np.uint8)
         # add to the state: a worker may fold several batches into one before merging
         state.masks = state.masks or bool(((kind == SegKind.POLYGONS) | (kind == SegKind.RLE)).any())
-        state.found += [seg_problem(batch, r, geometry.EMPTY_LIST)
+        coco = batch.info.format == "coco" and "pointer" not in batch.anns
+        gone = Fix(delete=True, safe=False, up=1, what="delete the annotation, which has no mask "
+                                                       "(kept in FILE.removed.json)") if coco else None
+        state.found += [replace(seg_problem(batch, r, geometry.EMPTY_LIST), fix=gone)
                         for r in np.flatnonzero(kind == SegKind.EMPTY).tolist()]
         return state
 
@@ -84,6 +92,29 @@ class DegeneratePolygon(Rule):
                        "it rasterizes to an empty or one-pixel-wide mask")
             problem = seg_problem(batch, int(p.row[i]), msg, int(p.part[i]))
             yield replace(problem, fix=fixes.get(int(p.row[i])))
+
+
+def _structure_fix(batch: Batch, row: int, loc: Location) -> Fix | None:
+    """A COCO segmentation of the wrong shape that one edit repairs: empty polygons deleted
+    (the annotation, when it has no other), a flat polygon wrapped in its list."""
+    raw = batch.anns.segmentation[row]
+    try:
+        seg = json.loads(bytes(raw))
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(seg, list) or not seg or loc.pointer is None:
+        return None
+    if all(type(v) in (int, float) for v in seg) and len(seg) >= 6 and len(seg) % 2 == 0:
+        return Fix([seg], what=f"wrap the flat list of {len(seg)} numbers as one polygon")
+    empty = [k for k, v in enumerate(seg) if v == []]
+    if not empty:
+        return None
+    if len(empty) == len(seg):
+        return Fix(delete=True, safe=False, up=1,
+                   what="delete the annotation, whose only polygons are empty (kept in FILE.removed.json)")
+    return Fix(delete=True, safe=False, targets=tuple(f"{loc.pointer}/{k}" for k in empty),
+               what=f"delete {len(empty)} empty polygon{'s' if len(empty) > 1 else ''} "
+                    "(kept in FILE.removed.json)")
 
 
 _DELETABLE = ("coco", "labelme", "cvat", "records")
