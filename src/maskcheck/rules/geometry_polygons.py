@@ -27,7 +27,6 @@ class MalformedSegmentation(DatasetRule):
     name = "malformed-segmentation"
     summary = "A polygon segmentation of the wrong shape: a flat list, nested too deep, empty lists."
     severity = Severity.ERROR
-
     fix_safety = "unsafe"  # empty polygons deleted (a box-only record with them); a flat list wrapped
 
     def check(self, batch: Batch) -> Iterator[Problem]:
