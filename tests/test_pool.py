@@ -4,6 +4,7 @@ and on real data, with small and shuffled batches; and the pool is really used."
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -131,3 +132,25 @@ def test_an_error_in_a_worker_is_raised_here(tmp_path, monkeypatch):
     monkeypatch.setattr(pool, "fold_run", failing)
     with pytest.raises(ValueError, match="planted in a worker"):
         lint([dirty_coco(tmp_path / "d", copies=8)], batch_size=1, jobs=2)
+
+
+@pytest.mark.timeout(120)  # a hang fails here instead of stalling the suite
+def test_a_killed_worker_is_one_line_and_exit_2_never_a_hang(tmp_path, monkeypatch, capsys):
+    """The out-of-memory killer's SIGKILL: a multiprocessing.Pool would wait for the lost
+    run for ever; the pool sees the worker's exit code and says what happened."""
+    here = os.getpid()
+    real = pool.fold_run
+
+    def killed(job, order):
+        if os.getpid() != here:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.05)  # leave the worker a run to take
+        return real(job, order)
+
+    monkeypatch.setattr(pool, "fold_run", killed)
+    path = dirty_coco(tmp_path / "d", copies=8)
+    with pytest.raises(pool.WorkerDied, match="killed by SIGKILL"):
+        lint([path], batch_size=1, jobs=2)
+    assert main(["lint", str(path), "-j", "2", "--batch-size", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out-of-memory killer" in err[0]

@@ -27,6 +27,7 @@ from maskcheck.fix.run import fix as run_fix
 from maskcheck.gallery import DEFAULT_EXAMPLES
 from maskcheck.model import Report, Severity
 from maskcheck.plugins import load_entry_points
+from maskcheck.pool import WorkerDied
 from maskcheck.probe import STYLES, TARGETS, probe_dataset, probe_transform
 from maskcheck.probe.codes import page_section
 from maskcheck.probe.inputs import DEFAULT_INSTANCES, DEFAULT_SIZE
@@ -694,6 +695,9 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_ERROR
     except MemoryError:
         print("maskcheck: out of memory", file=sys.stderr)
+        return EXIT_ERROR
+    except WorkerDied as exc:
+        _say(str(exc))
         return EXIT_ERROR
     except Exception as exc:  # never a traceback for the user; MASKCHECK_DEBUG=1 shows it
         if os.environ.get("MASKCHECK_DEBUG"):

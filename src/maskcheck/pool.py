@@ -16,6 +16,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,22 +132,27 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
     # the collector would write into the header of every object the workers inherit,
     # copying pages the workers could share with this process: leave those objects alone
     gc.freeze()
+    # plain processes, not a multiprocessing.Pool: a Pool replaces a worker that was killed
+    # (the out-of-memory killer) and waits for its lost task for ever; a process's exit code
+    # says it died
+    procs = [fork.Process(target=_work, daemon=True) for _ in range(workers)]
     try:
-        with fork.Pool(max(workers, 1)) as pool:
-            tasks = [pool.apply_async(_work) for _ in range(workers)]
-            while (k := _take()) is not None:
-                keep(k, fold_run(job, runs[k]))
-                while not _DONE.empty():
-                    keep(*_DONE.get())
-            while merged + len(parts) < len(runs):  # the workers' last runs
-                try:
-                    keep(*_DONE.get(timeout=1.0))
-                except queue.Empty:
-                    if all(t.ready() for t in tasks):  # every worker is done, a run is not
-                        for t in tasks:
-                            t.get()
-                        raise RuntimeError("a pool worker stopped before its run was done") from None
+        for proc in procs:
+            proc.start()
+        while (k := _take()) is not None:
+            keep(k, fold_run(job, runs[k]))
+            while not _DONE.empty():
+                keep(*_DONE.get())
+        while merged + len(parts) < len(runs):  # the workers' last runs
+            try:
+                keep(*_DONE.get(timeout=0.5))
+            except queue.Empty:
+                _check(procs)
     finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
         _JOB, _RUNS, _NEXT, _DONE = None, [], None, None
         gc.unfreeze()
     assert total is not None and merged == len(runs)
@@ -155,6 +161,28 @@ def fold_in_pool(dataset: Dataset, rules: list[Rule], severity: Callable[[Rule],
             gallery.add(example)
     total.gallery = gallery
     return total
+
+
+class WorkerDied(RuntimeError):
+    """A pool worker ended before its run was done: killed (by the out-of-memory killer,
+    most often), or gone without a word."""
+
+
+def _check(procs: list[Any]) -> None:
+    """Raise WorkerDied when a worker died, or when all ended with a run still missing
+    (called once the queue has been empty for a while)."""
+    for proc in procs:
+        code = proc.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            raise WorkerDied(f"a worker process was killed by {name}"
+                             + (" (most likely the system's out-of-memory killer): lint with "
+                                "fewer processes (-j) or on a machine with more memory"
+                                if -code == signal.SIGKILL else ""))
+    if procs and all(proc.exitcode is not None for proc in procs):
+        codes = sorted({proc.exitcode for proc in procs})
+        raise WorkerDied(f"the worker processes ended (exit code {', '.join(map(str, codes))}) "
+                         "with work undone")
 
 
 def plan_jobs(jobs: int) -> int:
