@@ -123,20 +123,35 @@ def test_parallel_lists_are_not_put_out_of_step(tmp_path):
     assert hit.fix is None
 
 
-def test_records_whose_fields_have_other_names_say_why_and_the_rest_is_fixed(tmp_path):
-    """A box kept under "box": the box fix has no "bbox" to write; the area fix still lands."""
-    recs = [{"image": "a.jpg", "width": 100, "height": 100, "label": 1, "box": [0, 0, 50, 50],
-             "segmentation": SQ, "area": 1600}]
+def test_records_boxes_are_written_under_their_own_key(tmp_path):
+    """A box kept under "box" (or --field bbox=rect) is rewritten there, not under "bbox"."""
+    for key, fields in (("box", None), ("rect", {"bbox": "rect"})):
+        recs = [{"image": "a.jpg", "label": 1, key: [0, 0, 50, 50], "segmentation": SQ,
+                 "area": 1600}]
+        path = tmp_path / f"{key}.json"
+        path.write_text(json.dumps(recs, indent=1))
+        assert sorted(f.code for f in lint([path], fields=fields).findings
+                      if f.code in ("MC211", "MC213")) == ["MC211", "MC213"]
+        out = fix_run.fix([path], unsafe=True, fields=fields)
+        assert sorted(f.code for f in out.fixed) == ["MC211", "MC213"]
+        assert json.loads(path.read_text()) == [{**recs[0], key: [10, 10, 20, 20], "area": 400}]
+
+
+def test_a_fix_whose_place_is_gone_says_why_and_the_rest_is_fixed(tmp_path, monkeypatch):
+    """The file read for the fix lacks a value the finding named (here: a rule's fix aimed
+    wrongly): that fix is not applied, with why; the other fixes of the file land."""
+    import maskcheck.rules.geometry_boxes as boxes
+
+    recs = [{"image": "a.jpg", "label": 1, "bbox": [0, 0, 50, 50], "segmentation": SQ,
+             "area": 1600}]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(recs, indent=1))
-    found = {f.code for f in lint([path]).findings}
-    assert {"MC211", "MC213"} <= found
+    monkeypatch.setattr(boxes, "_box_key", lambda batch, row: "nowhere")
     out = fix_run.fix([path], unsafe=True)
     assert [f.code for f in out.fixed] == ["MC213"]
     (why,) = [w for f, w in out.plan.not_applied if f.code == "MC211"]
-    assert why.startswith("its place is not in the file as the fix expects: ") and "'bbox'" in why
-    now = json.loads(path.read_text())
-    assert now == [{**recs[0], "area": 400}]
+    assert why.startswith("its place is not in the file as the fix expects: ") and "'nowhere'" in why
+    assert json.loads(path.read_text()) == [{**recs[0], "area": 400}]
 
 
 # --------------------------------------------------------------------------------- LabelMe

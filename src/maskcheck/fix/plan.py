@@ -208,8 +208,8 @@ def _edit_document(plan: Plan, data: bytes, todo: _Todo, line: int | None = None
                    ) -> tuple[bytes, list[Finding], list[dict[str, object]]]:
     """One JSON document (a file, or a JSONL line) with `todo`'s fixes spliced in, the
     findings repaired, and what its deletes took (pointer, code, why, value). A fix whose
-    place is not in the document as its rule expects (a record that names its box "box",
-    not "bbox") is not applied, with why; the others are. Raises EditError: not JSON."""
+    place is not in the document as its rule expects (a value the finding named is gone) is
+    not applied, with why; the others are. Raises EditError: not JSON."""
     missing: dict[str, str] = {}
     wanted = [p for f, ps in todo if f.fix is not None and f.fix.op for p in ps]
     read = jsonedit.values_at(data, wanted, missing) if wanted else {}

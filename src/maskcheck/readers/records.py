@@ -404,7 +404,8 @@ def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any,
             line: int, fields: dict[str, str], labelled: bool) -> None:
     if not isinstance(rec, dict):
         row = _image_row(b, images, path, f"record {prefix or line}", prefix, line, (None, None))
-        b.add_ann(row, MISSING, path, line=line, pointer=prefix, is_object=False, text_numbers=None)
+        b.add_ann(row, MISSING, path, line=line, pointer=prefix, is_object=False, text_numbers=None,
+                  bbox_key=None)
         return
     img_key, img = _pick(rec, "image", fields)
     lists = {k: _pick(rec, k, fields) for k in ("labels", "masks", "boxes")}
@@ -428,7 +429,8 @@ def _record(b: Builder, images: dict[tuple[str, Any], int], path: str, rec: Any,
 def _instance(b: Builder, row: int, path: str, rec: Any, pointer: str, line: int,
               fields: dict[str, str], labelled: bool) -> None:
     if not isinstance(rec, dict):
-        b.add_ann(row, MISSING, path, line=line, pointer=pointer, is_object=False, text_numbers=None)
+        b.add_ann(row, MISSING, path, line=line, pointer=pointer, is_object=False, text_numbers=None,
+                  bbox_key=None)
         return
     _, label = _pick(rec, "label", fields)
     if label is MISSING and not labelled:
@@ -444,7 +446,8 @@ def _instance(b: Builder, row: int, path: str, rec: Any, pointer: str, line: int
     b.add_ann(row, label, path, line=line, pointer=pointer, bbox=_box(box, xyxy=False),
               segmentation=_segmentation(mask),
               iscrowd=crowd if type(crowd) is int or is_number_text(crowd) else 0,
-              area=area if type(area) in (int, float) else None, text_numbers=tuple(quoted) or None)
+              area=area if type(area) in (int, float) else None, text_numbers=tuple(quoted) or None,
+              bbox_key=box_key if box_key not in (None, "bbox") else None)
 
 
 def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None, Any]],
@@ -477,7 +480,7 @@ def _parallel(b: Builder, row: int, path: str, lists: dict[str, tuple[str | None
         b.add_ann(row, label, path, line=line, pointer=f"{prefix}/{seqs[key][0]}/{i}",
                   bbox=_box(boxes[i] if boxes is not None else None, xyxy=True),
                   segmentation=_segmentation(masks[i] if masks is not None else None),
-                  text_numbers=tuple(quoted) or None)
+                  text_numbers=tuple(quoted) or None, bbox_key=None)
 
 
 # --------------------------------------------------------------------------------- geometry

@@ -226,7 +226,16 @@ class BoxMaskMismatch(Rule):
                 f"(a side is {num(off)} px off; tolerance {num(BOX_PIXELS)} px or "
                 f"{BOX_RELATIVE:.0%} of the size): box and mask losses then pull towards "
                 "different objects", At.ann(r),
-                fix=Fix(fixed, safe=False, what=f"bbox {box_text(box[r])} -> {want}", at="/bbox"))
+                fix=Fix(fixed, safe=False, what=f"bbox {box_text(box[r])} -> {want}",
+                        at="/" + _box_key(batch, r)))
+
+
+def _box_key(batch: Batch, row: int) -> str:
+    """The key the record keeps its box under (JSON records: "box" as well as "bbox"),
+    as a JSON pointer token."""
+    keys = batch.anns.get("bbox_key")
+    key = keys[row] if keys is not None and keys[row] is not None else "bbox"
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _coord(v: float) -> int | float:
