@@ -431,3 +431,18 @@ def test_coco_segmentations_of_the_wrong_shape(tmp_path):
         ("/annotations/3", doc["annotations"][3])]
     assert [f.location.pointer for f in lint([path]).findings if f.code == "MC201"] == [
         "/annotations/2/segmentation"]  # [sq, "x"], now the third
+
+
+def test_the_sidecar_of_deleted_records_is_named_as_not_a_dataset(tmp_path):
+    doc = {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+           "annotations": [{"id": 1, "image_id": 9, "category_id": 1, "bbox": [10, 10, 20, 20],
+                            "area": 400, "iscrowd": 0, "segmentation": SQ}],
+           "categories": [{"id": 1, "name": "scratch"}]}
+    (tmp_path / "ann.json").write_text(json.dumps(doc))
+    fix_run.fix([tmp_path], unsafe=True, select=["MC007"])
+    assert (tmp_path / "ann.json.removed.json").exists()
+    report = lint([tmp_path])
+    assert [i["path"] for i in report.inputs] == [str(tmp_path / "ann.json")]
+    (skipped,) = report.skipped
+    assert skipped.path == str(tmp_path / "ann.json.removed.json")
+    assert "not a dataset" in skipped.reason

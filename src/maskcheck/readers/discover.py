@@ -13,6 +13,7 @@ root, which a reader that claims it owns whole, as a VOC root owns what lies bel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ CLASSIFY_WHOLE_BYTES = 64 * 1024**2
 
 _JSON = (".json", ".json.gz")
 _JSONL = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+# what `maskcheck fix` writes beside a file it deleted records from (fix/run.py)
+_SIDECAR = re.compile(r"\.removed(\.\d+)?\.json$")
 _ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".7z", ".rar")
 CLASS_MAP_NAMES = frozenset({"labels.txt", "classes.txt", "class_names.txt", "labelmap.txt",
                              "obj.names", "classes.names"})
@@ -119,6 +122,8 @@ def classify_json(path: Path, where: str, fields: dict[str, str] | None = None,
     be read or is not JSON at all.
     """
     name = path.name.lower()
+    if _SIDECAR.search(name):
+        return None, "maskcheck fix's record of what it deleted (FILE.removed.json), not a dataset"
     if name.endswith(_JSONL):
         return "records", ""
     try:
