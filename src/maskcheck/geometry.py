@@ -116,8 +116,9 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _loads(raw: Any) -> Any:
-    # json, not msgspec: a number like 1e999 must become inf here, to be reported as such
+def loads_raw(raw: Any) -> Any:
+    """A raw JSON slice (a segmentation as read) decoded, or None when it does not parse.
+    json, not msgspec: a number like 1e999 must become inf here, to be reported as such."""
     try:
         return json.loads(bytes(raw))
     except ValueError:
@@ -172,7 +173,7 @@ class BatchGeometry:
                 continue
             except msgspec.ValidationError:
                 pass
-            message, polys, found = describe_structure(_loads(raw))
+            message, polys, found = describe_structure(loads_raw(raw))
             if message is not None:
                 self.structure[int(rows[i])] = message
             if found:
@@ -189,7 +190,7 @@ class BatchGeometry:
         if bad.any():
             for i in np.flatnonzero(bad).tolist():
                 if int(rows[i]) not in self.structure and int(rows[i]) not in self.text_numbers:
-                    message, _, _ = describe_structure(_loads(raws[i]))
+                    message, _, _ = describe_structure(loads_raw(raws[i]))
                     self.structure[int(rows[i])] = message or "segmentation is not a list of polygons"
             keep = ~bad[prow]
             polys = [q for q, k in zip(polys, keep.tolist(), strict=True) if k]
@@ -397,7 +398,7 @@ class RleStats:
             if fast is not None and (fast.size[0] >= 0 and fast.size[1] >= 0):
                 size, counts, runs, message = check_runs(fast.size, fast.counts)
             else:
-                size, counts, runs, message = check_rle(_loads(raw))
+                size, counts, runs, message = check_rle(loads_raw(raw))
             if size is not None:
                 self.size[r] = size
             if message is not None:

@@ -108,7 +108,7 @@ class _Taken:
 
 _Todo = list[tuple[Finding, list[str]]]
 _WAIT = "another fix edits the same value; the next pass judges it on the fixed file"
-_LINE_FORMATS = (".xml",)  # located by line, but not JSON lines (fix/xmledit.py)
+_XML = (".xml",)  # located by line, edited by element (fix/xmledit.py)
 
 
 def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
@@ -131,7 +131,7 @@ def make_plan(findings: Iterable[Finding], unsafe: bool) -> Plan:
         if f.fix.line_op and line:
             by_lines.setdefault(path, []).append(f)
             continue
-        if path.lower().endswith(_LINE_FORMATS):
+        if path.lower().endswith(_XML):
             by_xml.setdefault(path, []).append(f)
             continue
         if f.fix.lines and line is None:  # lines of a file not read by line: never made
@@ -291,7 +291,7 @@ def _plan_jsonl(plan: Plan, path: str, todo: _Todo) -> None:
             if whole is not None:  # the line goes: every other fix of it with it
                 value = json.loads(body)
                 rows[n - 1] = None  # type: ignore[call-overload]
-                fixed += [f for f, _ in here if f not in fixed and not f.fix.lines]
+                fixed += [f for f, _ in here if not f.fix.lines]  # those count below
                 removed.append({"line": n, "pointer": "", "code": whole.code,
                                 "why": whole.message, "value": value})
                 continue
@@ -307,7 +307,7 @@ def _plan_jsonl(plan: Plan, path: str, todo: _Todo) -> None:
         removed += took
     # a delete by line counts once all its lines went
     failed = {id(f) for f, _ in plan.not_applied}
-    fixed += [f for f in dict.fromkeys(twins.values()) if id(f) not in failed and f not in fixed]
+    fixed += [f for f in {id(f): f for f in twins.values()}.values() if id(f) not in failed]
     kept = [r for r in rows if r is not None]
     new_data = b"\n".join(kept)
     if len(kept) < len(rows) and not new_data.endswith(b"\n") and snap.data.endswith(b"\n"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -96,11 +95,7 @@ class DegeneratePolygon(Rule):
 def _structure_fix(batch: Batch, row: int, loc: Location) -> Fix | None:
     """A COCO segmentation of the wrong shape that one edit repairs: empty polygons deleted
     (the annotation, when it has no other), a flat polygon wrapped in its list."""
-    raw = batch.anns.segmentation[row]
-    try:
-        seg = json.loads(bytes(raw))
-    except (TypeError, ValueError):
-        return None
+    seg = geometry.loads_raw(batch.anns.segmentation[row])
     if not isinstance(seg, list) or not seg or loc.pointer is None:
         return None
     if all(type(v) in (int, float) for v in seg) and len(seg) >= 6 and len(seg) % 2 == 0:

@@ -12,10 +12,8 @@ it, so each bad value is reported once, here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -37,13 +35,6 @@ def message(t: TextNumber) -> str:
             f'"{t.text}": {_WHY}. Write them as numbers without quotes ({fixed!r}, ...)')
 
 
-def _loads(raw: Any) -> Any:
-    try:
-        return json.loads(bytes(raw))
-    except ValueError:
-        return None
-
-
 def rle_strings(batch: Batch) -> dict[int, tuple[list[TextNumber], str | None]]:
     """RLE rows holding numeric strings (size ["480", 640], counts ["10", ...]): row ->
     (the strings, pointers under /segmentation; what invalid-rle would still say once the
@@ -56,7 +47,7 @@ def _rle_strings(batch: Batch) -> dict[int, tuple[list[TextNumber], str | None]]
     rle = geometry.of(batch).rle
     seg = batch.anns.segmentation if rle.problem else None
     for r in sorted(rle.problem):
-        value = _loads(seg[r])
+        value = geometry.loads_raw(seg[r])
         found = rle_text_numbers(value, "")
         if found:
             out[r] = (found, geometry.check_rle(unquote_numbers(value))[3])
